@@ -1,0 +1,91 @@
+//! Packer's single-dash flag spellings (`-only=x`, `-write=false`) mapped onto clap's `--long` forms.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+/// Rewrite `-flag` and `-flag=value` into `--flag` / `--flag=value`; `-` alone (stdin) and
+/// anything after `--` are kept as they are.
+pub fn normalize(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if i == 0 || rest {
+            out.push(arg);
+            continue;
+        }
+        match arg.to_str() {
+            Some("--") => {
+                rest = true;
+                out.push(arg);
+            }
+            Some(s) if is_single_dash_long(s) => out.push(OsString::from(format!("-{s}"))),
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+fn is_single_dash_long(s: &str) -> bool {
+    let Some(body) = s.strip_prefix('-') else {
+        return false;
+    };
+    let name = body.split('=').next().unwrap_or("");
+    !body.starts_with('-')
+        && name.len() > 1
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// When to color output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether stderr output should carry ANSI colors.
+    pub fn enabled(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+/// Accepts Packer's `-color=false` as well as `auto|always|never`.
+pub fn parse_color(s: &str) -> Result<Color, String> {
+    match s {
+        "auto" => Ok(Color::Auto),
+        "true" | "always" => Ok(Color::Always),
+        "false" | "never" => Ok(Color::Never),
+        other => Err(format!("expected true, false, auto, always or never, not `{other}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_flags_become_long() {
+        assert_eq!(
+            norm(&["kiln", "fmt", "-check", "-write=false", "-", "--diff", "x.pkr.hcl"]),
+            ["kiln", "fmt", "--check", "--write=false", "-", "--diff", "x.pkr.hcl"]
+        );
+    }
+
+    #[test]
+    fn short_flags_and_after_double_dash_are_kept() {
+        assert_eq!(norm(&["kiln", "-h", "--", "-only=x"]), ["kiln", "-h", "--", "-only=x"]);
+    }
+}

@@ -1,0 +1,52 @@
+//! The `kiln` command line: Packer's flag spellings, subcommands, exit codes.
+
+mod args;
+mod fmt;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+/// Build machine images from Packer templates.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, long_about = None)]
+struct Cli {
+    /// Color the output (`-color=false` turns it off).
+    #[arg(long, global = true, default_value = "auto", value_parser = args::parse_color)]
+    color: args::Color,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check that templates are valid.
+    Validate(validate::ValidateArgs),
+    /// Rewrite templates into the canonical format.
+    Fmt(fmt::FmtArgs),
+}
+
+/// Run the program on the process arguments and return the exit code.
+pub fn main() -> i32 {
+    let argv = args::normalize(std::env::args_os());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 1 } else { 0 };
+            let _ = err.print();
+            return code;
+        }
+    };
+    let color = cli.color.enabled();
+    let result = match cli.command {
+        Command::Validate(a) => validate::run(a, color),
+        Command::Fmt(a) => fmt::run(a, color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            1
+        }
+    }
+}

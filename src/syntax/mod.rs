@@ -1,0 +1,21 @@
+//! Reading HCL text: the pest grammar (`grammar/hcl.pest`), lowered into the spanned [`ast`].
+//! pest's types stay inside this module.
+
+pub mod ast;
+mod lower;
+mod parser;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::FileId;
+
+pub use ast::*;
+
+/// Parse one HCL file into its body, or every syntax error found in it.
+pub fn parse(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
+    lower::parse_file(file, text)
+}
+
+/// Parse a whole text as a template (what `templatefile` reads).
+pub fn parse_template(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
+    lower::parse_template_file(file, text)
+}

@@ -1,0 +1,1 @@
+//! `kiln fmt`: byte-for-byte Packer formatting.

@@ -1,0 +1,5 @@
+//! kiln's integration tests: one binary, driving the real `kiln` executable and the public API.
+
+mod fmt;
+mod syntax;
+mod test;

@@ -1,0 +1,1 @@
+//! Parsing: the spec suite, the corpus, diagnostics and robustness.
