@@ -207,3 +207,42 @@ impl SourceMap {
         text.get(span.range()).unwrap_or("")
     }
 }
+
+/// Why a file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid UTF-8 (byte {offset})")]
+    Utf8 { path: String, offset: usize },
+}
+
+impl SourceMap {
+    /// Read a file from disk into the map. A file that is not UTF-8 is added with the bad bytes
+    /// replaced, so the error can point into it.
+    pub fn read(&mut self, path: &Path) -> Result<FileId, (Option<FileId>, ReadError)> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| {
+            (
+                None,
+                ReadError::Io {
+                    path: name.clone(),
+                    source,
+                },
+            )
+        })?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(self.add(SourceFile::new(name, Some(path.to_path_buf()), text))),
+            Err(err) => {
+                let offset = err.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                let id = self.add(SourceFile::new(name.clone(), Some(path.to_path_buf()), text));
+                Err((Some(id), ReadError::Utf8 { path: name, offset }))
+            }
+        }
+    }
+}

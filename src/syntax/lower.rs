@@ -1,11 +1,912 @@
+//! Lowering pest's parse tree into the spanned AST, enforcing the rules the grammar leaves to
+//! spans: newlines between body items, one-line blocks, expressions that stay on their line
+//! outside brackets, unique attribute names.
+
 use super::ast::*;
+use super::error;
+use super::parser::{HclParser, Rule};
+use super::template::{self, Flat};
 use crate::diagnostic::Diagnostic;
-use crate::source::FileId;
+use crate::source::{FileId, Span};
+use pest::iterators::Pair;
+use pest::Parser;
+use std::collections::HashMap;
 
-pub(super) fn parse_file(_file: FileId, _text: &str) -> Result<Body, Vec<Diagnostic>> {
-    Ok(Body::default())
+pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
+    let mut lower = Lower::new(file, text);
+    if let Some(diag) = lower.check_encoding() {
+        return Err(vec![diag]);
+    }
+    let body = match HclParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let file_pair = pairs.next().expect("the file rule yields one pair");
+            let body_pair = file_pair
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::body)
+                .expect("a file holds a body");
+            lower.body(body_pair, None)
+        }
+        Err(err) => lower.recover(err),
+    };
+    lower.finish(body)
 }
 
-pub(super) fn parse_template_file(_file: FileId, _text: &str) -> Result<Template, Vec<Diagnostic>> {
-    Ok(Template::default())
+pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
+    let mut lower = Lower::new(file, text);
+    let template = match HclParser::parse(Rule::template_file, text) {
+        Ok(mut pairs) => {
+            let pair = pairs.next().expect("the template rule yields one pair");
+            lower.template(pair, false)
+        }
+        Err(err) => {
+            let diag = error::translate(&err, file, text, 0);
+            lower.diags.push(diag);
+            Template::default()
+        }
+    };
+    lower.finish(template)
 }
+
+/// State of one file's lowering: where it is and what went wrong so far.
+pub(super) struct Lower<'a> {
+    pub(super) file: FileId,
+    pub(super) text: &'a str,
+    /// Offset added to pest positions when a suffix of the file is being parsed (recovery).
+    base: usize,
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+impl<'a> Lower<'a> {
+    fn new(file: FileId, text: &'a str) -> Lower<'a> {
+        Lower {
+            file,
+            text,
+            base: 0,
+            diags: Vec::new(),
+        }
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, Vec<Diagnostic>> {
+        if self.diags.iter().any(Diagnostic::is_error) {
+            let mut diags = self.diags;
+            diags.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
+            Err(diags)
+        } else {
+            Ok(value)
+        }
+    }
+
+    fn check_encoding(&self) -> Option<Diagnostic> {
+        if self.text.starts_with('\u{feff}') {
+            return Some(
+                Diagnostic::error(self.span(0, 3), "the file starts with a byte order mark")
+                    .with_hint("HCL files are plain UTF-8; save the file without a BOM"),
+            );
+        }
+        None
+    }
+
+    /// Parse item by item after a syntax error, so every broken top-level item is reported.
+    fn recover(&mut self, first: pest::error::Error<Rule>) -> Body {
+        let mut items = Vec::new();
+        let mut offset = 0;
+        let mut reported_first = false;
+        loop {
+            offset = skip_trivia(self.text, offset);
+            if offset >= self.text.len() {
+                break;
+            }
+            self.base = offset;
+            match HclParser::parse(Rule::top_item, &self.text[offset..]) {
+                Ok(mut pairs) => {
+                    let top = pairs.next().expect("top_item yields one pair");
+                    let item = top
+                        .into_inner()
+                        .find(|p| matches!(p.as_rule(), Rule::attribute | Rule::block))
+                        .expect("a top item holds an attribute or a block");
+                    let end = self.base + item.as_span().end();
+                    items.push(self.structure(item, None));
+                    offset = end;
+                }
+                Err(err) => {
+                    let diag = error::translate(&err, self.file, self.text, offset);
+                    reported_first = true;
+                    let at = diag.span.map_or(offset, |s| s.start as usize).max(offset);
+                    self.diags.push(diag);
+                    match next_item_line(self.text, at) {
+                        Some(next) => offset = next,
+                        None => break,
+                    }
+                }
+            }
+        }
+        self.base = 0;
+        if !reported_first {
+            // The whole-file parse failed where the item-by-item one did not: report it as is.
+            self.diags
+                .push(error::translate(&first, self.file, self.text, 0));
+        }
+        let span = self.span(0, self.text.len());
+        let body = Body { items, span };
+        self.check_body_items(&body, None);
+        body
+    }
+
+    pub(super) fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    pub(super) fn pair_span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        self.span(self.base + s.start(), self.base + s.end())
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.pair_span(&pair),
+        }
+    }
+
+    // ───────────── structure ─────────────
+
+    /// A body; `braces` holds the block's `{` and `}` spans when it is a block body.
+    fn body(&mut self, pair: Pair<Rule>, braces: Option<(Span, Span)>) -> Body {
+        let span = self.pair_span(&pair);
+        let items: Vec<Structure> = pair
+            .into_inner()
+            .map(|item| self.structure(item, braces))
+            .collect();
+        let body = Body { items, span };
+        self.check_body_items(&body, braces);
+        body
+    }
+
+    fn structure(&mut self, pair: Pair<Rule>, _braces: Option<(Span, Span)>) -> Structure {
+        match pair.as_rule() {
+            Rule::attribute => Structure::Attribute(self.attribute(pair)),
+            Rule::block => Structure::Block(self.block(pair)),
+            rule => unreachable!("a body holds attributes and blocks, not {rule:?}"),
+        }
+    }
+
+    fn attribute(&mut self, pair: Pair<Rule>) -> Attribute {
+        let span = self.pair_span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("an attribute has a name"));
+        let value = inner.next().expect("an attribute has a value");
+        let expr = self.expr(value, true);
+        Attribute { name, expr, span }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Block {
+        let span = self.pair_span(&pair);
+        let mut inner = pair.into_inner();
+        let ident = self.ident(inner.next().expect("a block has a type"));
+        let mut labels = Vec::new();
+        let mut open_brace = span;
+        let mut body_pair = None;
+        let mut close_brace = span;
+        for part in inner {
+            match part.as_rule() {
+                Rule::identifier => labels.push(BlockLabel {
+                    value: part.as_str().to_string(),
+                    quoted: false,
+                    span: self.pair_span(&part),
+                }),
+                Rule::quoted_template => labels.push(self.block_label(part)),
+                Rule::block_open => open_brace = self.pair_span(&part),
+                Rule::block_body => body_pair = Some(part),
+                Rule::block_close => close_brace = self.pair_span(&part),
+                rule => unreachable!("unexpected {rule:?} in a block"),
+            }
+        }
+        let body_pair = body_pair
+            .and_then(|b| b.into_inner().find(|p| p.as_rule() == Rule::body))
+            .expect("a block has a body");
+        let body = self.body(body_pair, Some((open_brace, close_brace)));
+        Block {
+            ident,
+            labels,
+            body,
+            open_brace,
+            close_brace,
+            span,
+        }
+    }
+
+    fn block_label(&mut self, pair: Pair<Rule>) -> BlockLabel {
+        let span = self.pair_span(&pair);
+        let template = self.template(pair, false);
+        let value = match template.as_literal() {
+            Some(value) => value,
+            None => {
+                self.diags.push(
+                    Diagnostic::error(span, "a block label cannot contain `${` or `%{` sequences")
+                        .with_hint("labels are literal strings; write `$${` for a literal `${`"),
+                );
+                String::new()
+            }
+        };
+        BlockLabel {
+            value,
+            quoted: true,
+            span,
+        }
+    }
+
+    /// Newlines between items, one-line block rules and unique attribute names.
+    fn check_body_items(&mut self, body: &Body, braces: Option<(Span, Span)>) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for item in &body.items {
+            if let Structure::Attribute(attr) = item {
+                if let Some(first) = seen.get(attr.name.name.as_str()) {
+                    let first = *first;
+                    self.diags.push(
+                        Diagnostic::error(
+                            attr.name.span,
+                            format!("the attribute `{}` is defined twice", attr.name.name),
+                        )
+                        .with_label(first, "first defined here")
+                        .with_hint("each attribute may be set only once in a block"),
+                    );
+                } else {
+                    seen.insert(&attr.name.name, attr.name.span);
+                }
+            }
+        }
+        let one_line = match (braces, body.items.first()) {
+            (Some((open, _)), Some(first)) => !self.has_newline(open.end, first.span().start),
+            _ => false,
+        };
+        if one_line {
+            self.check_one_line_block(body, braces.expect("one-line bodies belong to blocks"));
+            return;
+        }
+        for pair in body.items.windows(2) {
+            let (prev, next) = (&pair[0], &pair[1]);
+            if !self.has_newline(prev.span().end, next.span().start) {
+                self.diags.push(missing_newline(prev, next.span().start_point().to(next.span())));
+            }
+        }
+        if let (Some(last), Some((_, close))) = (body.items.last(), braces) {
+            if !self.has_newline(last.span().end, close.start) {
+                self.diags.push(missing_newline(last, close));
+            }
+        }
+    }
+
+    fn check_one_line_block(&mut self, body: &Body, (_, close): (Span, Span)) {
+        let first = &body.items[0];
+        if let Structure::Block(inner) = first {
+            self.diags.push(
+                Diagnostic::error(
+                    inner.span,
+                    "a one-line block cannot contain another block",
+                )
+                .with_hint("put the block's contents on their own lines, then close it with `}` on a line of its own"),
+            );
+            return;
+        }
+        let end = first.span().end;
+        let next = body.items.get(1).map_or(close.start, |i| i.span().start);
+        if let Some(newline) = self.first_newline(end, next) {
+            self.diags.push(
+                Diagnostic::error(
+                    newline,
+                    "a one-line block must be closed on the same line",
+                )
+                .with_hint("put `}` right after the attribute, or move the attribute onto its own line below the `{`"),
+            );
+        } else if let Some(second) = body.items.get(1) {
+            self.diags.push(
+                Diagnostic::error(
+                    second.span(),
+                    "a one-line block holds at most one attribute",
+                )
+                .with_hint("write the block over several lines, one attribute per line"),
+            );
+        }
+    }
+
+    // ───────────── expressions ─────────────
+
+    /// Lower an expression; `on_one_line` is true outside brackets, where HCL forbids newlines.
+    pub(super) fn expr(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let span = self.pair_span(&pair);
+        match pair.as_rule() {
+            Rule::expression => {
+                let mut inner = pair.into_inner();
+                let operation = inner.next().expect("an expression holds an operation");
+                let op_span = self.pair_span(&operation);
+                let condition = self.expr(operation, on_one_line);
+                match inner.next() {
+                    None => condition,
+                    Some(tail) => {
+                        let tail_span = self.pair_span(&tail);
+                        let mut branches = tail.into_inner();
+                        let yes = branches.next().expect("a conditional has a true result");
+                        let no = branches.next().expect("a conditional has a false result");
+                        if on_one_line {
+                            let (ys, ns) = (self.pair_span(&yes), self.pair_span(&no));
+                            self.forbid_newline(op_span.end, tail_span.start);
+                            self.forbid_newline(tail_span.start, ys.start);
+                            self.forbid_newline(ys.end, ns.start);
+                        }
+                        let yes = self.expr(yes, on_one_line);
+                        let no = self.expr(no, on_one_line);
+                        Expr {
+                            kind: ExprKind::Conditional(
+                                Box::new(condition),
+                                Box::new(yes),
+                                Box::new(no),
+                            ),
+                            span,
+                        }
+                    }
+                }
+            }
+            Rule::operation => self.operation(pair, on_one_line),
+            Rule::postfix_term => self.postfix_term(pair, on_one_line),
+            Rule::number => Expr {
+                kind: ExprKind::Number(pair.as_str().to_string()),
+                span,
+            },
+            Rule::boolean => Expr {
+                kind: ExprKind::Bool(pair.as_str() == "true"),
+                span,
+            },
+            Rule::null => Expr {
+                kind: ExprKind::Null,
+                span,
+            },
+            Rule::variable => {
+                let ident = self.ident(pair.into_inner().next().expect("a variable has a name"));
+                Expr {
+                    kind: ExprKind::Variable(ident),
+                    span,
+                }
+            }
+            Rule::parens => {
+                let inner = pair.into_inner().next().expect("parentheses hold an expression");
+                let inner = self.expr(inner, false);
+                Expr {
+                    kind: ExprKind::Parens(Box::new(inner)),
+                    span,
+                }
+            }
+            Rule::tuple => {
+                let items = pair.into_inner().map(|p| self.expr(p, false)).collect();
+                Expr {
+                    kind: ExprKind::Tuple(items),
+                    span,
+                }
+            }
+            Rule::object => self.object(pair),
+            Rule::function_call => self.function_call(pair, on_one_line),
+            Rule::for_tuple | Rule::for_object => self.for_expr(pair),
+            Rule::quoted_template => {
+                let template = self.template(pair, false);
+                Expr {
+                    kind: ExprKind::Template(template),
+                    span,
+                }
+            }
+            Rule::heredoc => {
+                let template = self.heredoc(pair);
+                Expr {
+                    kind: ExprKind::Template(template),
+                    span,
+                }
+            }
+            rule => unreachable!("unexpected {rule:?} where an expression belongs"),
+        }
+    }
+
+    fn operation(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+        if on_one_line {
+            for w in children.windows(2) {
+                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
+                self.forbid_newline(a.end, b.start);
+            }
+        }
+        // Operands with their prefix operators applied, and the binary operators between them.
+        let mut operands: Vec<Expr> = Vec::new();
+        let mut operators: Vec<BinaryOp> = Vec::new();
+        let mut prefix: Vec<(UnaryOp, Span)> = Vec::new();
+        for child in children {
+            match child.as_rule() {
+                Rule::unary_op => {
+                    let op = if child.as_str() == "-" {
+                        UnaryOp::Negate
+                    } else {
+                        UnaryOp::Not
+                    };
+                    prefix.push((op, self.pair_span(&child)));
+                }
+                Rule::binary_op => operators.push(binary_op(child.as_str())),
+                _ => {
+                    let mut operand = self.expr(child, on_one_line);
+                    while let Some((op, op_span)) = prefix.pop() {
+                        let span = op_span.to(operand.span);
+                        operand = Expr {
+                            kind: ExprKind::Unary(op, Box::new(operand)),
+                            span,
+                        };
+                    }
+                    operands.push(operand);
+                }
+            }
+        }
+        fold_binary(operands, operators)
+    }
+
+    fn postfix_term(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+        if on_one_line {
+            for w in children.windows(2) {
+                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
+                self.forbid_newline(a.end, b.start);
+            }
+        }
+        let mut children = children.into_iter();
+        let term = children.next().expect("a postfix term has a term");
+        let mut expr = self.expr(term, on_one_line);
+        // The splat being built and its span, while later steps still apply to each element.
+        let mut splat: Option<(Expr, Vec<Traversal>, bool)> = None;
+        for step in children {
+            let step_span = self.pair_span(&step);
+            if on_one_line && step.as_rule() == Rule::attr_splat {
+                self.forbid_newline(step_span.start, step_span.end);
+            }
+            match step.as_rule() {
+                Rule::full_splat | Rule::attr_splat => {
+                    if let Some((source, each, full)) = splat.take() {
+                        expr = close_splat(source, each, full, expr.span);
+                    }
+                    splat = Some((expr.clone(), Vec::new(), step.as_rule() == Rule::full_splat));
+                    expr.span = expr.span.to(step_span);
+                }
+                Rule::get_attr => {
+                    let name = step.into_inner().next().expect("an attribute access has a name");
+                    let ident = self.ident(name);
+                    match &mut splat {
+                        Some((_, each, _)) => each.push(Traversal::Attr(ident)),
+                        None => {
+                            expr = Expr {
+                                span: expr.span.to(step_span),
+                                kind: ExprKind::GetAttr(Box::new(expr), ident),
+                            }
+                        }
+                    }
+                    expr.span = expr.span.to(step_span);
+                }
+                Rule::index => {
+                    let key = step.into_inner().next().expect("an index holds a key");
+                    let key = self.expr(key, false);
+                    match &mut splat {
+                        Some((_, each, true)) => each.push(Traversal::Index(key)),
+                        Some((source, each, false)) => {
+                            // An index ends an attribute-only splat and applies to its result.
+                            let whole = close_splat(
+                                source.clone(),
+                                std::mem::take(each),
+                                false,
+                                expr.span,
+                            );
+                            splat = None;
+                            expr = Expr {
+                                span: whole.span.to(step_span),
+                                kind: ExprKind::Index(Box::new(whole), Box::new(key)),
+                            };
+                        }
+                        None => {
+                            expr = Expr {
+                                span: expr.span.to(step_span),
+                                kind: ExprKind::Index(Box::new(expr), Box::new(key)),
+                            }
+                        }
+                    }
+                    expr.span = expr.span.to(step_span);
+                }
+                rule => unreachable!("unexpected {rule:?} after a term"),
+            }
+        }
+        match splat {
+            Some((source, each, full)) => close_splat(source, each, full, expr.span),
+            None => expr,
+        }
+    }
+
+    fn object(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.pair_span(&pair);
+        let mut items = Vec::new();
+        let mut prev_end: Option<u32> = None;
+        for item in pair.into_inner() {
+            let item_span = self.pair_span(&item);
+            if let Some(end) = prev_end {
+                let gap = &self.text[end as usize..item_span.start as usize];
+                if !gap.contains(',') && !self.has_newline(end, item_span.start) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            item_span.start_point().to(item_span),
+                            "missing `,` or newline between object items",
+                        )
+                        .with_hint("separate the items of an object with commas or newlines"),
+                    );
+                }
+            }
+            prev_end = Some(item_span.end);
+            let mut inner = item.into_inner();
+            let key = inner.next().expect("an object item has a key");
+            let value = inner.next().expect("an object item has a value");
+            let (ks, vs) = (self.pair_span(&key), self.pair_span(&value));
+            self.forbid_newline(ks.end, vs.start);
+            let key = self.expr(key, true);
+            let value = self.expr(value, true);
+            items.push(ObjectItem { key, value });
+        }
+        Expr {
+            kind: ExprKind::Object(items),
+            span,
+        }
+    }
+
+    fn function_call(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let span = self.pair_span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("a call has a name"));
+        if on_one_line {
+            let paren = self.text[name.span.end as usize..span.end as usize]
+                .find('(')
+                .map_or(span.end, |i| name.span.end + i as u32);
+            self.forbid_newline(name.span.end, paren);
+        }
+        let mut args = Vec::new();
+        let mut expand_final = false;
+        if let Some(list) = inner.next() {
+            for arg in list.into_inner() {
+                if arg.as_rule() == Rule::expand_final {
+                    expand_final = true;
+                } else {
+                    args.push(self.expr(arg, false));
+                }
+            }
+        }
+        Expr {
+            kind: ExprKind::FunctionCall(FunctionCall {
+                name,
+                args,
+                expand_final,
+            }),
+            span,
+        }
+    }
+
+    fn for_expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.pair_span(&pair);
+        let is_object = pair.as_rule() == Rule::for_object;
+        let mut inner = pair.into_inner();
+        let intro = inner.next().expect("a for expression has an intro");
+        let mut names = Vec::new();
+        let mut collection = None;
+        for part in intro.into_inner() {
+            match part.as_rule() {
+                Rule::identifier => names.push(self.ident(part)),
+                _ => collection = Some(self.expr(part, false)),
+            }
+        }
+        let (key_var, value_var) = split_vars(names);
+        let first = self.expr(inner.next().expect("a for expression has a result"), false);
+        let (key_expr, value_expr) = if is_object {
+            let value = self.expr(inner.next().expect("an object for has a value"), false);
+            (Some(first), value)
+        } else {
+            (None, first)
+        };
+        let mut grouped = false;
+        let mut condition = None;
+        for rest in inner {
+            match rest.as_rule() {
+                Rule::for_group => grouped = true,
+                Rule::for_cond => {
+                    let cond = rest.into_inner().next().expect("an if holds a condition");
+                    condition = Some(self.expr(cond, false));
+                }
+                rule => unreachable!("unexpected {rule:?} in a for expression"),
+            }
+        }
+        Expr {
+            kind: ExprKind::For(Box::new(ForExpr {
+                key_var,
+                value_var,
+                collection: collection.expect("a for expression has a collection"),
+                key_expr,
+                value_expr,
+                condition,
+                grouped,
+            })),
+            span,
+        }
+    }
+
+    // ───────────── templates ─────────────
+
+    /// A quoted template (or a template file): its parts, escapes decoded, directives nested.
+    pub(super) fn template(&mut self, pair: Pair<Rule>, heredoc: bool) -> Template {
+        let flat = self.flat_parts(pair.into_inner());
+        template::build(self, flat, heredoc)
+    }
+
+    fn heredoc(&mut self, pair: Pair<Rule>) -> Template {
+        let mut inner = pair.into_inner().peekable();
+        let open = inner.next().expect("a heredoc has an opening marker");
+        let flush = open
+            .into_inner()
+            .any(|p| p.as_rule() == Rule::heredoc_flush);
+        let parts: Vec<Pair<Rule>> = inner
+            .filter(|p| p.as_rule() != Rule::heredoc_close)
+            .collect();
+        let mut flat = self.flat_parts(parts.into_iter());
+        if flush {
+            template::flush_heredoc(&mut flat);
+        }
+        template::build(self, flat, true)
+    }
+
+    fn flat_parts<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Flat> {
+        let mut flat = Vec::new();
+        for part in pairs {
+            let span = self.pair_span(&part);
+            match part.as_rule() {
+                Rule::quoted_literal => {
+                    let text = template::unescape_quoted(self, part.as_str(), span);
+                    template::push_literal(&mut flat, text, span);
+                }
+                Rule::heredoc_text | Rule::heredoc_newline | Rule::template_file_literal => {
+                    let text = template::unescape_markers(part.as_str());
+                    template::push_literal(&mut flat, text, span);
+                }
+                Rule::template_interp => {
+                    let mut inner = part.into_inner();
+                    let open = inner.next().expect("an interpolation opens");
+                    let strip_left = open.as_str().ends_with('~');
+                    let expr = self.expr(inner.next().expect("an interpolation holds an expression"), false);
+                    let close = inner.next().expect("an interpolation closes");
+                    let strip_right = close.as_str().starts_with('~');
+                    flat.push(Flat::Interp {
+                        expr,
+                        strip_left,
+                        strip_right,
+                        span,
+                    });
+                }
+                Rule::template_directive => {
+                    let mut inner = part.into_inner();
+                    let open = inner.next().expect("a directive opens");
+                    let strip_left = open.as_str().ends_with('~');
+                    let body = inner.next().expect("a directive has a keyword");
+                    let close = inner.next().expect("a directive closes");
+                    let strip_right = close.as_str().starts_with('~');
+                    let directive = self.directive(body);
+                    flat.push(Flat::Directive {
+                        directive,
+                        strip_left,
+                        strip_right,
+                        span,
+                    });
+                }
+                rule => unreachable!("unexpected {rule:?} in a template"),
+            }
+        }
+        flat
+    }
+
+    fn directive(&mut self, pair: Pair<Rule>) -> template::Directive {
+        use template::Directive;
+        match pair.as_rule() {
+            Rule::directive_if => {
+                let cond = pair.into_inner().next().expect("an if has a condition");
+                Directive::If(self.expr(cond, false))
+            }
+            Rule::directive_else => Directive::Else,
+            Rule::directive_endif => Directive::EndIf,
+            Rule::directive_endfor => Directive::EndFor,
+            Rule::directive_for => {
+                let mut names = Vec::new();
+                let mut collection = None;
+                for part in pair.into_inner() {
+                    match part.as_rule() {
+                        Rule::identifier => names.push(self.ident(part)),
+                        _ => collection = Some(self.expr(part, false)),
+                    }
+                }
+                let (key_var, value_var) = split_vars(names);
+                Directive::For {
+                    key_var,
+                    value_var,
+                    collection: collection.expect("a for directive has a collection"),
+                }
+            }
+            rule => unreachable!("unexpected {rule:?} in a directive"),
+        }
+    }
+
+    // ───────────── newline rules ─────────────
+
+    /// Whether the text between two offsets holds a newline (a line comment counts as one;
+    /// an inline comment does not).
+    fn has_newline(&self, from: u32, to: u32) -> bool {
+        self.first_newline(from, to).is_some()
+    }
+
+    /// The span of the first newline (or line comment) between two offsets.
+    fn first_newline(&self, from: u32, to: u32) -> Option<Span> {
+        let (from, to) = (from as usize, to as usize);
+        let gap = self.text.get(from..to)?;
+        let bytes = gap.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => return Some(self.span(from + i, from + i + 1)),
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    return Some(self.span(from + i, from + i + 2))
+                }
+                b'#' => return Some(self.line_comment_span(from + i)),
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    return Some(self.line_comment_span(from + i))
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = gap[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
+                }
+                b'"' => {
+                    // A quoted label or key inside the gap: skip to its end.
+                    i = gap[i + 1..].find('"').map_or(bytes.len(), |e| i + 1 + e + 1);
+                }
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    fn line_comment_span(&self, start: usize) -> Span {
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |e| start + e + 1);
+        self.span(start, end)
+    }
+
+    /// Report a newline between two parts of an expression that must stay on one line.
+    fn forbid_newline(&mut self, from: u32, to: u32) {
+        if let Some(newline) = self.first_newline(from, to) {
+            self.diags.push(
+                Diagnostic::error(newline, "unexpected newline inside an expression")
+                    .with_hint("outside ( ), [ ] and { } an expression must stay on one line; wrap it in parentheses to continue it on the next line"),
+            );
+        }
+    }
+}
+
+fn missing_newline(prev: &Structure, at: Span) -> Diagnostic {
+    let what = match prev {
+        Structure::Attribute(_) => "attribute",
+        Structure::Block(_) => "block",
+    };
+    let (message, hint) = if at.len() == 1 {
+        (
+            format!("missing newline after this {what}"),
+            "put `}` on a line of its own",
+        )
+    } else {
+        (
+            format!("missing newline after the {what} before this"),
+            "each attribute and block must start on a new line; commas separate items only inside [ ] and { } expressions",
+        )
+    };
+    Diagnostic::error(at, message).with_hint(hint)
+}
+
+fn binary_op(symbol: &str) -> BinaryOp {
+    use BinaryOp::*;
+    match symbol {
+        "||" => Or,
+        "&&" => And,
+        "==" => Equal,
+        "!=" => NotEqual,
+        "<" => Less,
+        "<=" => LessEqual,
+        ">" => Greater,
+        ">=" => GreaterEqual,
+        "+" => Add,
+        "-" => Subtract,
+        "*" => Multiply,
+        "/" => Divide,
+        "%" => Modulo,
+        other => unreachable!("the grammar has no binary operator {other:?}"),
+    }
+}
+
+/// Fold operands and operators by precedence, left-associative within a level.
+fn fold_binary(operands: Vec<Expr>, operators: Vec<BinaryOp>) -> Expr {
+    let mut operands = operands.into_iter();
+    let first = operands.next().expect("an operation has an operand");
+    let mut rest = operators.into_iter().zip(operands).peekable();
+    climb(first, &mut rest, 0)
+}
+
+fn climb(
+    mut lhs: Expr,
+    rest: &mut std::iter::Peekable<impl Iterator<Item = (BinaryOp, Expr)>>,
+    min: u8,
+) -> Expr {
+    while let Some(&(op, _)) = rest.peek() {
+        if op.precedence() < min {
+            break;
+        }
+        let (op, mut rhs) = rest.next().expect("peeked");
+        while let Some(&(next, _)) = rest.peek() {
+            if next.precedence() <= op.precedence() {
+                break;
+            }
+            rhs = climb(rhs, rest, next.precedence());
+        }
+        let span = lhs.span.to(rhs.span);
+        lhs = Expr {
+            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            span,
+        };
+    }
+    lhs
+}
+
+fn close_splat(source: Expr, each: Vec<Traversal>, full: bool, span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::Splat(Splat {
+            source: Box::new(source),
+            each,
+            full,
+        }),
+        span,
+    }
+}
+
+fn split_vars(mut names: Vec<Ident>) -> (Option<Ident>, Ident) {
+    let value = names.pop().expect("a for names at least one variable");
+    (names.pop(), value)
+}
+
+/// Skip whitespace and comments from `offset`.
+fn skip_trivia(text: &str, mut offset: usize) -> usize {
+    let bytes = text.as_bytes();
+    while offset < bytes.len() {
+        match bytes[offset] {
+            b' ' | b'\t' | b'\r' | b'\n' => offset += 1,
+            b'#' => offset = text[offset..].find('\n').map_or(text.len(), |e| offset + e + 1),
+            b'/' if bytes.get(offset + 1) == Some(&b'/') => {
+                offset = text[offset..].find('\n').map_or(text.len(), |e| offset + e + 1)
+            }
+            b'/' if bytes.get(offset + 1) == Some(&b'*') => match text[offset + 2..].find("*/") {
+                Some(e) => offset = offset + 2 + e + 2,
+                None => return offset,
+            },
+            _ => return offset,
+        }
+    }
+    offset
+}
+
+/// The start of the next line after `at` that begins (in column 1) with an identifier: where
+/// the next top-level item most likely starts.
+fn next_item_line(text: &str, at: usize) -> Option<usize> {
+    let mut pos = at;
+    loop {
+        let nl = text[pos..].find('\n')?;
+        pos += nl + 1;
+        let c = text[pos..].chars().next()?;
+        if c.is_alphabetic() || c == '_' {
+            return Some(pos);
+        }
+    }
+}
+

@@ -2,8 +2,10 @@
 //! pest's types stay inside this module.
 
 pub mod ast;
+mod error;
 mod lower;
 mod parser;
+mod template;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;

@@ -1,0 +1,294 @@
+//! pest's parse failures turned into diagnostics that speak HCL.
+
+use super::parser::Rule;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+/// Translate a pest failure (of a parse that started at byte `base`) into a diagnostic.
+pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize) -> Diagnostic {
+    let pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let at = (base + pos).min(text.len());
+    let positives: &[Rule] = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives,
+        ErrorVariant::CustomError { .. } => &[],
+    };
+    let found = Found::at(text, at);
+    let span = Span::new(file, at, at + found.len);
+    let has = |rules: &[Rule]| positives.iter().any(|p| rules.contains(p));
+
+    if has(&[Rule::heredoc_text, Rule::heredoc_newline, Rule::heredoc_close]) && found.is_end() {
+        let marker = heredoc_marker(&text[..at]).unwrap_or("EOT");
+        return Diagnostic::error(span, format!("unterminated heredoc: no line ends it with `{marker}`"))
+            .with_hint(format!("close the heredoc with a line holding only `{marker}`"));
+    }
+    if has(&[Rule::quoted_literal]) && (found.is_end() || found.is_newline()) {
+        return Diagnostic::error(span, "unterminated string: missing the closing `\"`")
+            .with_hint("a quoted string ends on the line it starts on; use a heredoc (<<EOT) for text over several lines, or \\n for a newline");
+    }
+    if has(&[Rule::strip_close]) {
+        return Diagnostic::error(span, format!("expected `}}` to close the `${{` or `%{{` sequence, found {}", found.text))
+            .with_hint("an interpolation is `${ expression }`; a directive is `%{ if cond }`, `%{ else }`, `%{ endif }`, `%{ for x in xs }` or `%{ endfor }`");
+    }
+    if has(&[Rule::heredoc_flush]) || (has(&[Rule::identifier]) && text[..at].ends_with("<<")) {
+        return Diagnostic::error(span, format!("expected a heredoc marker after `<<`, found {}", found.text))
+            .with_hint("a heredoc starts with `<<EOT` (or `<<-EOT` to strip indentation) followed by a newline");
+    }
+    if has(&[Rule::block_open]) {
+        let name = item_name(text, at);
+        return Diagnostic::error(span, format!("expected `=` or `{{` after `{name}`, found {}", found.text))
+            .with_hint(format!("an attribute is `{name} = value`; a block is `{name} \"label\" {{ ... }}`"));
+    }
+    if has(&[Rule::expression, Rule::operation, Rule::postfix_term]) && !has(&[Rule::attribute, Rule::block]) {
+        return Diagnostic::error(span, format!("expected an expression, found {}", found.text))
+            .with_hint(expression_hint(&found));
+    }
+    let body = has(&[Rule::attribute, Rule::block, Rule::block_close, Rule::top_item, Rule::body]);
+    if body && found.text == "`,`" {
+        return Diagnostic::error(span, "unexpected `,` after an attribute")
+            .with_hint("in a block, each attribute goes on its own line; commas separate items only inside [ ] and { } expressions");
+    }
+    if found.is_end() {
+        if let Some((open, at)) = innermost_unclosed(text) {
+            let what = match open {
+                '{' if body => "block",
+                '{' => "object",
+                '[' => "list",
+                _ => "parenthesis",
+            };
+            let close = match open {
+                '{' => '}',
+                '[' => ']',
+                _ => ')',
+            };
+            return Diagnostic::error(Span::new(file, at, at + 1), format!("unclosed {what}: this `{open}` has no matching `{close}`"))
+                .with_hint(format!("add `{close}` where the {what} ends"));
+        }
+    }
+    if body && found.text == "`}`" {
+        return Diagnostic::error(span, "unexpected `}`: it closes no block")
+            .with_hint("remove it, or look for a block above that was closed early");
+    }
+    if body {
+        return Diagnostic::error(span, format!("expected an attribute or a block, found {}", found.text))
+            .with_hint("a body holds `name = value` attributes and `type \"label\" { ... }` blocks");
+    }
+    let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+    expected.sort();
+    expected.dedup();
+    let message = match expected.as_slice() {
+        [] => format!("unexpected {}", found.text),
+        [one] => format!("expected {one}, found {}", found.text),
+        many => format!(
+            "expected {} or {}, found {}",
+            many[..many.len() - 1].join(", "),
+            many[many.len() - 1],
+            found.text
+        ),
+    };
+    Diagnostic::error(span, message)
+}
+
+/// What stands at an error position, for "found ..." in messages.
+struct Found {
+    text: String,
+    len: usize,
+}
+
+impl Found {
+    fn at(text: &str, at: usize) -> Found {
+        let rest = &text[at..];
+        let Some(c) = rest.chars().next() else {
+            return Found {
+                text: "the end of the file".into(),
+                len: 0,
+            };
+        };
+        if rest.starts_with("\r\n") || c == '\n' {
+            return Found {
+                text: "the end of the line".into(),
+                len: if c == '\n' { 1 } else { 2 },
+            };
+        }
+        if c.is_alphanumeric() || c == '_' {
+            let len = rest
+                .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '.'))
+                .unwrap_or(rest.len());
+            return Found {
+                text: format!("`{}`", &rest[..len]),
+                len,
+            };
+        }
+        for op in ["==", "!=", "<=", ">=", "&&", "||", "=>", "...", "${", "%{", "<<"] {
+            if rest.starts_with(op) {
+                return Found {
+                    text: format!("`{op}`"),
+                    len: op.len(),
+                };
+            }
+        }
+        Found {
+            text: format!("`{}`", c.escape_debug()),
+            len: c.len_utf8(),
+        }
+    }
+
+    fn is_end(&self) -> bool {
+        self.text == "the end of the file"
+    }
+
+    fn is_newline(&self) -> bool {
+        self.text == "the end of the line"
+    }
+}
+
+fn expression_hint(found: &Found) -> String {
+    if found.is_newline() || found.is_end() {
+        "the value must start on the same line as the `=`".into()
+    } else if found.text.starts_with("`'") {
+        "strings use double quotes: \"text\"".into()
+    } else {
+        "an expression is a value such as \"text\", 42, true, [list], { key = value }, var.name or a function call".into()
+    }
+}
+
+/// The first word of the line holding `at`: the attribute or block being written.
+fn item_name(text: &str, at: usize) -> String {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].trim_start();
+    let end = line
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(line.len());
+    line[..end].to_string()
+}
+
+/// The marker of the innermost heredoc opened before the end of `text`.
+fn heredoc_marker(text: &str) -> Option<&str> {
+    let open = text.rfind("<<")?;
+    let rest = text[open + 2..].trim_start_matches('-');
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// How a rule reads in "expected ..." messages; `None` for rules that say nothing useful.
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::identifier | Rule::attr_index => "a name",
+        Rule::expression
+        | Rule::operation
+        | Rule::postfix_term
+        | Rule::number
+        | Rule::boolean
+        | Rule::null
+        | Rule::variable
+        | Rule::function_call
+        | Rule::tuple
+        | Rule::object
+        | Rule::for_tuple
+        | Rule::for_object
+        | Rule::quoted_template
+        | Rule::heredoc
+        | Rule::parens
+        | Rule::unary_op => "an expression",
+        Rule::binary_op => "an operator",
+        Rule::conditional_tail => "`?`",
+        Rule::index | Rule::full_splat => "`[`",
+        Rule::get_attr | Rule::attr_splat => "`.`",
+        Rule::call_args => "a function argument",
+        Rule::expand_final => "`...`",
+        Rule::object_item => "an object item",
+        Rule::for_intro => "`for`",
+        Rule::for_cond => "`if`",
+        Rule::for_group => "`...`",
+        Rule::block_open => "`{`",
+        Rule::block_close => "`}`",
+        Rule::attribute | Rule::block | Rule::top_item | Rule::body => "an attribute or a block",
+        Rule::template_interp | Rule::interp_open => "`${`",
+        Rule::template_directive | Rule::directive_open => "`%{`",
+        Rule::strip_close => "`}`",
+        Rule::directive_if => "`if`",
+        Rule::directive_else => "`else`",
+        Rule::directive_endif => "`endif`",
+        Rule::directive_for => "`for`",
+        Rule::directive_endfor => "`endfor`",
+        _ => return None,
+    })
+}
+
+/// The innermost `{`, `[` or `(` left open at the end of `text`, skipping strings, comments and
+/// heredocs. Used to point at the opening of what a truncated file left unclosed.
+fn innermost_unclosed(text: &str) -> Option<(char, usize)> {
+    // Each entry: the bracket and its offset; `$` marks a `${` inside a string.
+    let mut stack: Vec<(char, usize)> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
+                    if bytes.get(i.wrapping_sub(1)) != Some(&c) {
+                        stack.push(('$', i));
+                        in_string = false;
+                        i += 1;
+                    }
+                }
+                b'\n' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'#' => i = text[i..].find('\n').map_or(bytes.len(), |e| i + e),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |e| i + e)
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 1)
+            }
+            b'<' if text[i..].starts_with("<<") => {
+                let rest = text[i + 2..].trim_start_matches('-');
+                let len = rest
+                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
+                    .unwrap_or(rest.len());
+                let marker = &rest[..len];
+                if !marker.is_empty() && rest[len..].starts_with('\n') {
+                    let body_start = text.len() - rest.len() + len + 1;
+                    let mut end = bytes.len();
+                    let mut line_start = body_start;
+                    while line_start < bytes.len() {
+                        let line_end = text[line_start..].find('\n').map_or(bytes.len(), |e| line_start + e);
+                        if text[line_start..line_end].trim() == marker {
+                            end = line_end;
+                            break;
+                        }
+                        line_start = line_end + 1;
+                    }
+                    i = end;
+                }
+            }
+            b'{' | b'[' | b'(' => stack.push((c as char, i)),
+            b'}' | b']' | b')' => {
+                if let Some((open, _)) = stack.pop() {
+                    if open == '$' {
+                        in_string = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.into_iter().rev().find(|(c, _)| *c != '$')
+}
