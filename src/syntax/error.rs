@@ -5,31 +5,43 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-/// Translate a pest failure (of a parse that started at byte `base`) into a diagnostic.
-pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize) -> Diagnostic {
-    let pos = match err.location {
+/// The byte offset (within the parsed text) where pest gave up.
+pub(super) fn position(err: &Error<Rule>) -> usize {
+    match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((start, _)) => start,
-    };
-    let at = (base + pos).min(text.len());
+    }
+}
+
+/// Translate a pest failure (of a parse that started at byte `base`) into a diagnostic.
+pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize) -> Diagnostic {
+    let at = (base + position(err)).min(text.len());
     let positives: &[Rule] = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => positives,
         ErrorVariant::CustomError { .. } => &[],
     };
+    if std::env::var_os("KILN_DEBUG_PEST").is_some() {
+        eprintln!("pest positives at {at}: {positives:?}");
+    }
     let found = Found::at(text, at);
     let span = Span::new(file, at, at + found.len);
     let has = |rules: &[Rule]| positives.iter().any(|p| rules.contains(p));
 
     if has(&[Rule::heredoc_text, Rule::heredoc_newline, Rule::heredoc_close]) && found.is_end() {
         let marker = heredoc_marker(&text[..at]).unwrap_or("EOT");
-        return Diagnostic::error(span, format!("unterminated heredoc: no line ends it with `{marker}`"))
+        let open = text[..at].rfind("<<").map_or(span, |o| {
+            let flush = usize::from(text[o + 2..].starts_with('-'));
+            Span::new(file, o, o + 2 + flush + marker.len())
+        });
+        return Diagnostic::error(open, format!("unterminated heredoc: no line ends it with `{marker}`"))
             .with_hint(format!("close the heredoc with a line holding only `{marker}`"));
     }
     if has(&[Rule::quoted_literal]) && (found.is_end() || found.is_newline()) {
         return Diagnostic::error(span, "unterminated string: missing the closing `\"`")
             .with_hint("a quoted string ends on the line it starts on; use a heredoc (<<EOT) for text over several lines, or \\n for a newline");
     }
-    if has(&[Rule::strip_close]) {
+    let expression_start = has(&[Rule::expression, Rule::operation, Rule::postfix_term]);
+    if has(&[Rule::strip_close]) || (has(&[Rule::strip]) && !expression_start) {
         return Diagnostic::error(span, format!("expected `}}` to close the `${{` or `%{{` sequence, found {}", found.text))
             .with_hint("an interpolation is `${ expression }`; a directive is `%{ if cond }`, `%{ else }`, `%{ endif }`, `%{ for x in xs }` or `%{ endfor }`");
     }
@@ -42,11 +54,56 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
         return Diagnostic::error(span, format!("expected `=` or `{{` after `{name}`, found {}", found.text))
             .with_hint(format!("an attribute is `{name} = value`; a block is `{name} \"label\" {{ ... }}`"));
     }
-    if has(&[Rule::expression, Rule::operation, Rule::postfix_term]) && !has(&[Rule::attribute, Rule::block]) {
-        return Diagnostic::error(span, format!("expected an expression, found {}", found.text))
+    if expression_start && !has(&[Rule::attribute, Rule::block]) {
+        let diag = Diagnostic::error(span, format!("expected an expression, found {}", found.text))
             .with_hint(expression_hint(&found));
+        return match innermost_open(&text[..at], true) {
+            Some((open, open_at)) if matches!(found.text.as_str(), "`}`" | "`]`" | "`)`") => {
+                let width = if open == '$' { 2 } else { 1 };
+                let shown = if open == '$' { "${".to_string() } else { open.to_string() };
+                diag.with_label(Span::new(file, open_at, open_at + width), format!("this `{shown}` is still open"))
+            }
+            _ => diag,
+        };
+    }
+    if text[at..].starts_with("/*") && !text[at..].contains("*/") {
+        return Diagnostic::error(Span::new(file, at, at + 2), "unterminated comment: this `/*` has no `*/`")
+            .with_hint("close the comment with `*/`");
+    }
+    if has(&[Rule::identifier, Rule::attr_index]) && text[..at].ends_with('.') {
+        return Diagnostic::error(span, format!("expected an attribute name after `.`, found {}", found.text))
+            .with_hint("write `object.name`, or `list[0]` to index");
+    }
+    let continuation = !positives.is_empty()
+        && positives.iter().all(|r| {
+            matches!(
+                r,
+                Rule::binary_op
+                    | Rule::conditional_tail
+                    | Rule::get_attr
+                    | Rule::attr_splat
+                    | Rule::index
+                    | Rule::full_splat
+                    | Rule::expand_final
+                    | Rule::for_cond
+                    | Rule::for_group
+            )
+        });
+    if continuation {
+        if let Some(d) = after_expression(file, text, at, span, &found) {
+            return d;
+        }
     }
     let body = has(&[Rule::attribute, Rule::block, Rule::block_close, Rule::top_item, Rule::body]);
+    if body && found.text == "`\"`" {
+        return Diagnostic::error(span, "an attribute name cannot be quoted")
+            .with_hint("write the name bare: `region = \"us-east-1\"`");
+    }
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if body && !found.is_end() && !text[line_start..at].trim().is_empty() && found.text != "`,`" && found.text != "`}`" {
+        return Diagnostic::error(span, format!("unexpected {} after the attribute's value", found.text))
+            .with_hint("an attribute holds one expression and ends at the end of its line");
+    }
     if body && found.text == "`,`" {
         return Diagnostic::error(span, "unexpected `,` after an attribute")
             .with_hint("in a block, each attribute goes on its own line; commas separate items only inside [ ] and { } expressions");
@@ -130,8 +187,13 @@ impl Found {
                 };
             }
         }
+        let shown = if c.is_control() {
+            c.escape_debug().to_string()
+        } else {
+            c.to_string()
+        };
         Found {
-            text: format!("`{}`", c.escape_debug()),
+            text: format!("`{shown}`"),
             len: c.len_utf8(),
         }
     }
@@ -153,6 +215,31 @@ fn expression_hint(found: &Found) -> String {
     } else {
         "an expression is a value such as \"text\", 42, true, [list], { key = value }, var.name or a function call".into()
     }
+}
+
+/// "expected `,` or `)`" and friends: what may follow an expression depends on the bracket it is in.
+fn after_expression(file: FileId, text: &str, at: usize, span: Span, found: &Found) -> Option<Diagnostic> {
+    let (open, open_at) = innermost_open(&text[..at], true)?;
+    let inside = &text[open_at + 1..at];
+    let (expected, hint) = match open {
+        '(' => ("`,` or `)`", "separate function arguments with commas and close the call with `)`"),
+        '[' if inside.trim_start().starts_with("for ") && !inside.contains(':') => (
+            "`:`",
+            "a for expression reads `[for item in list : value]`",
+        ),
+        '[' => ("`,` or `]`", "separate list items with commas and close the list with `]`"),
+        '{' if inside.trim_start().starts_with("for ") && !inside.contains(':') => (
+            "`:`",
+            "a for expression reads `{for k, v in map : k => v}`",
+        ),
+        '{' => ("`,`, a newline or `}`", "separate object items with commas or newlines and close the object with `}`"),
+        _ => ("`}`", "close the interpolation with `}`: `${ expression }`"),
+    };
+    Some(
+        Diagnostic::error(span, format!("expected {expected} after the expression, found {}", found.text))
+            .with_label(Span::new(file, open_at, open_at + if open == '$' { 2 } else { 1 }), "opened here")
+            .with_hint(hint),
+    )
 }
 
 /// The first word of the line holding `at`: the attribute or block being written.
@@ -224,6 +311,12 @@ fn describe(rule: Rule) -> Option<&'static str> {
 /// The innermost `{`, `[` or `(` left open at the end of `text`, skipping strings, comments and
 /// heredocs. Used to point at the opening of what a truncated file left unclosed.
 fn innermost_unclosed(text: &str) -> Option<(char, usize)> {
+    innermost_open(text, false)
+}
+
+/// The innermost open bracket at the end of `text`; with `interpolations`, an open `${` (as `$`)
+/// counts too.
+fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
     // Each entry: the bracket and its offset; `$` marks a `${` inside a string.
     let mut stack: Vec<(char, usize)> = Vec::new();
     let bytes = text.as_bytes();
@@ -290,5 +383,8 @@ fn innermost_unclosed(text: &str) -> Option<(char, usize)> {
         }
         i += 1;
     }
-    stack.into_iter().rev().find(|(c, _)| *c != '$')
+    stack
+        .into_iter()
+        .rev()
+        .find(|(c, _)| interpolations || *c != '$')
 }

@@ -111,8 +111,11 @@ impl<'a> Lower<'a> {
                 Err(err) => {
                     let diag = error::translate(&err, self.file, self.text, offset);
                     reported_first = true;
-                    let at = diag.span.map_or(offset, |s| s.start as usize).max(offset);
                     self.diags.push(diag);
+                    let at = offset + error::position(&err);
+                    if at >= self.text.len() {
+                        break;
+                    }
                     match next_item_line(self.text, at) {
                         Some(next) => offset = next,
                         None => break,
@@ -903,8 +906,17 @@ fn next_item_line(text: &str, at: usize) -> Option<usize> {
     loop {
         let nl = text[pos..].find('\n')?;
         pos += nl + 1;
-        let c = text[pos..].chars().next()?;
-        if c.is_alphabetic() || c == '_' {
+        let line = &text[pos..text[pos..].find('\n').map_or(text.len(), |e| pos + e)];
+        let c = line.chars().next()?;
+        let word_end = line
+            .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
+            .unwrap_or(line.len());
+        let after = line[word_end..].trim_start();
+        let starts_item = after.starts_with('=')
+            || after.starts_with('{')
+            || after.starts_with('"')
+            || after.starts_with(|ch: char| ch.is_alphabetic());
+        if (c.is_alphabetic() || c == '_') && starts_item {
             return Some(pos);
         }
     }

@@ -192,6 +192,7 @@ pub(super) fn flush_heredoc(flat: &mut [Flat]) {
 /// Apply strip markers, nest directives, and join adjacent literals.
 pub(super) fn build(lower: &mut Lower, mut flat: Vec<Flat>, heredoc: bool) -> Template {
     strip(&mut flat);
+    flat.retain(|part| !matches!(part, Flat::Literal(text, _) if text.is_empty()));
     let mut parts = flat.into_iter().peekable();
     let (template, end) = nest(lower, &mut parts, heredoc);
     if let Some((directive, span)) = end {
