@@ -5,4 +5,6 @@ pub mod diagnostic;
 pub mod source;
 pub mod cli;
 pub mod format;
+pub mod functions;
 pub mod syntax;
+pub mod value;
