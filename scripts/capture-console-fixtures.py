@@ -82,13 +82,15 @@ def parse_expressions(path):
 
 
 def fixed_env():
-    """The environment packer runs in: nothing from the caller but PATH and HOME."""
+    """The environment packer runs in: from the caller only PATH and HOME."""
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "TZ": "UTC",
         "LC_ALL": "C.UTF-8",
         "CHECKPOINT_DISABLE": "1",
+        # Read by env() in context.pkr.hcl's variable defaults.
+        "KILN_CONSOLE_FIXTURE": "from-the-environment",
     }
 
 

@@ -2,9 +2,12 @@
 //! kiln: build machine images from Packer templates.
 
 pub mod diagnostic;
+pub mod eval;
 pub mod source;
 pub mod cli;
+pub mod config;
 pub mod format;
 pub mod functions;
+pub mod plugins;
 pub mod syntax;
 pub mod value;

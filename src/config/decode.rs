@@ -1,0 +1,1 @@
+//! Decoding an evaluated body into a typed config with serde.
