@@ -1,7 +1,10 @@
 //! The `kiln` command line: Packer's flag spellings, subcommands, exit codes.
 
 mod args;
+mod console;
 mod fmt;
+mod inspect;
+mod template;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -24,12 +27,16 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Rewrite templates into the canonical format.
     Fmt(fmt::FmtArgs),
+    /// List a template's variables, locals, sources and builds.
+    Inspect(inspect::InspectArgs),
+    /// Evaluate expressions read from standard input.
+    Console(console::ConsoleArgs),
 }
 
 /// Run the program on the process arguments and return the exit code.
 pub fn main() -> i32 {
     let argv = args::normalize(std::env::args_os());
-    let cli = match Cli::try_parse_from(argv) {
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(err) => {
             let code = if err.use_stderr() { 1 } else { 0 };
@@ -39,8 +46,10 @@ pub fn main() -> i32 {
     };
     let color = cli.color.enabled();
     let result = match cli.command {
-        Command::Validate(a) => validate::run(a, color),
+        Command::Validate(a) => validate::run(a, &argv, color),
         Command::Fmt(a) => fmt::run(a, color),
+        Command::Inspect(a) => inspect::run(a, &argv, color),
+        Command::Console(a) => console::run(a, &argv, color),
     };
     match result {
         Ok(code) => code,

@@ -1,10 +1,12 @@
 //! `kiln validate`
 
+use super::template::{self, TemplateArgs};
 use crate::diagnostic::{self, Diagnostic};
 use crate::source::{ReadError, SourceMap, Span};
 use crate::syntax;
 use clap::Args;
 use rayon::prelude::*;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Options of `kiln validate`.
@@ -13,14 +15,37 @@ pub struct ValidateArgs {
     /// Only check that the files parse.
     #[arg(long)]
     pub syntax_only: bool,
-    /// Template files or directories.
+    #[command(flatten)]
+    pub template: TemplateArgs,
+    /// Template file or directory (with -syntax-only: any number of files or directories).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
 }
 
 /// Run `kiln validate`.
-pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<i32> {
-    let files = template_files(&args.paths)?;
+pub fn run(args: ValidateArgs, argv: &[OsString], color: bool) -> anyhow::Result<i32> {
+    if args.syntax_only {
+        return syntax_only(&args.paths, color);
+    }
+    if args.paths.len() != 1 {
+        anyhow::bail!("validate takes one template file or directory (or -syntax-only with several)");
+    }
+    let options = template::options(args.paths[0].clone(), argv, false);
+    let (sources, loaded, _) = template::load(&options, color);
+    let Some(loaded) = loaded else { return Ok(1) };
+    let diags = loaded.check();
+    if !diags.is_empty() {
+        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+    }
+    if diagnostic::has_errors(&diags) {
+        return Ok(1);
+    }
+    println!("The configuration is valid.");
+    Ok(0)
+}
+
+fn syntax_only(paths: &[PathBuf], color: bool) -> anyhow::Result<i32> {
+    let files = template_files(paths)?;
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
     let mut loaded = Vec::new();
@@ -43,10 +68,6 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<i32> {
     }
     if diagnostic::has_errors(&diags) {
         return Ok(1);
-    }
-    if !args.syntax_only {
-        // Full validation arrives with template loading; syntax is what can be checked today.
-        anyhow::bail!("full validation is not available yet; run `kiln validate -syntax-only`");
     }
     println!("The configuration is valid.");
     Ok(0)

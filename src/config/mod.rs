@@ -1,7 +1,362 @@
-//! Loading templates: variables, locals, data sources and blocks, evaluated in dependency order
-//! and decoded into typed plugin configs.
+//! Loading templates: variables, locals and data sources evaluated in dependency order, blocks
+//! read and decoded into typed plugin configs. Packer's "initialize" phase.
 
+pub mod blocks;
 pub mod body;
 pub mod decode;
+pub mod evaluate;
+pub mod files;
+mod json;
+pub mod legacy;
+pub mod locals;
+mod schema;
+pub mod variables;
+pub mod version;
 
+pub use blocks::{BuildBlock, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
 pub use body::{AttrValue, BlockValue, BodyValue};
+pub use locals::{DataSource, Local};
+pub use variables::{Origin, VarArg, Variable};
+
+use crate::diagnostic::{suggest, Diagnostic};
+use crate::eval::Context;
+use crate::functions::FunctionContext;
+use crate::plugins::{self, PluginKind};
+use crate::source::{SourceMap, Span};
+use crate::syntax::{Body, Structure};
+use crate::value::{Map, Type, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The version of Packer's template language kiln implements (what `packer.version` reads and
+/// `required_version` is checked against).
+pub const PACKER_VERSION: &str = "1.11.2";
+
+/// What to load and with which inputs.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// A template file or a directory of them.
+    pub path: PathBuf,
+    /// `-var` and `-var-file`, in command-line order.
+    pub vars: Vec<VarArg>,
+    /// The environment (for `PKR_VAR_*`).
+    pub env: BTreeMap<String, String>,
+    /// The run's timestamp (RFC 3339, UTC); `timestamp()` returns it.
+    pub timestamp: String,
+    /// The working directory (`path.cwd`).
+    pub cwd: PathBuf,
+    /// Leave variables without a value unknown instead of failing (`inspect`, `console`).
+    pub allow_unset: bool,
+}
+
+/// A loaded and evaluated template.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// `path.root`.
+    pub root: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub packer: PackerBlock,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub data: Vec<DataSource>,
+    pub sources: Vec<SourceBlock>,
+    pub builds: Vec<BuildBlock>,
+    /// A top-level `hcp_packer_registry` block.
+    pub registry: Option<RegistryBlock>,
+    /// `var`, `local`, `data`, `path`, `packer` for evaluating everything else.
+    pub context: Context,
+}
+
+const TOP_LEVEL: &[&str] = &[
+    "packer",
+    "variable",
+    "variables",
+    "locals",
+    "local",
+    "data",
+    "source",
+    "build",
+    "hcp_packer_registry",
+];
+
+/// Load the template at `options.path`. Returns the template when nothing fatal happened, and
+/// every diagnostic found (warnings included).
+pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let found = match files::find(&options.path) {
+        Ok(f) => f,
+        Err(e) => return (None, vec![Diagnostic::global(e.to_string())]),
+    };
+    let mut bodies: Vec<Body> = Vec::new();
+    for path in &found.templates {
+        match files::parse(sources, path) {
+            Ok(parsed) => bodies.push(parsed.body),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if crate::diagnostic::has_errors(&diags) {
+        return (None, diags);
+    }
+    let bodies: Vec<&Body> = bodies.iter().collect();
+    for body in &bodies {
+        check_top_level(body, &mut diags);
+    }
+    let root = found.root.clone();
+    let mut ctx = Context::new(FunctionContext {
+        base_dir: root.clone(),
+        timestamp: options.timestamp.clone(),
+        env_allowed: false,
+    });
+    let mut path = Map::new();
+    path.insert("root".into(), Value::String(root.display().to_string()));
+    path.insert("cwd".into(), Value::String(options.cwd.display().to_string()));
+    ctx.variables.insert("path".into(), Value::Object(path));
+    let mut packer = Map::new();
+    packer.insert("version".into(), Value::string(PACKER_VERSION));
+    ctx.variables.insert("packer".into(), Value::Object(packer));
+
+    let mut variables = variables::declare(&bodies, &ctx, &mut diags);
+    variables::assign(
+        &mut variables,
+        variables::Assignments {
+            env: &options.env,
+            auto_files: &found.auto_var_files,
+            args: &options.vars,
+            allow_unset: options.allow_unset,
+        },
+        sources,
+        &ctx,
+        &mut diags,
+    );
+    ctx.variables.insert("var".into(), variables::object(&variables));
+    variables::validate(&variables, &ctx, &mut diags);
+
+    ctx.variables.insert("local".into(), Value::Object(Map::new()));
+    ctx.variables.insert("data".into(), Value::Object(Map::new()));
+    let (locals, data) = locals::evaluate_all(&bodies, &mut ctx, &mut diags);
+
+    let mut packer_block = PackerBlock::default();
+    let mut source_blocks: Vec<blocks::SourceBlock> = Vec::new();
+    let mut registry = None;
+    for body in &bodies {
+        for block in body.blocks() {
+            match block.ident.name.as_str() {
+                "packer" => {
+                    let p = blocks::packer(block, &ctx, &mut diags);
+                    if p.required_version.is_some() {
+                        packer_block.required_version = p.required_version;
+                    }
+                    packer_block.required_plugins.extend(p.required_plugins);
+                }
+                "source" => {
+                    if let Some(s) = blocks::source(block, &mut diags) {
+                        if let Some(first) = source_blocks.iter().find(|o| o.address() == s.address()) {
+                            diags.push(
+                                Diagnostic::error(s.span, format!("the source `{}` is declared twice", s.address()))
+                                    .with_label(first.span, "first declared here")
+                                    .with_hint("source names must be unique per type"),
+                            );
+                            continue;
+                        }
+                        source_blocks.push(s);
+                    }
+                }
+                "hcp_packer_registry" => {
+                    registry = Some(RegistryBlock {
+                        span: block.header_span(),
+                        body: block.body.clone(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    check_packer_block(&packer_block, &mut diags);
+    let mut builds = Vec::new();
+    for body in &bodies {
+        for block in body.blocks().filter(|b| b.ident.name == "build") {
+            let index = builds.len();
+            builds.push(blocks::build(block, index, &source_blocks, &ctx, &mut diags));
+        }
+    }
+    let template = Template {
+        root,
+        files: found.templates,
+        packer: packer_block,
+        variables,
+        locals,
+        data,
+        sources: source_blocks,
+        builds,
+        registry,
+        context: ctx,
+    };
+    (Some(template), diags)
+}
+
+fn check_top_level(body: &Body, diags: &mut Vec<Diagnostic>) {
+    for item in &body.items {
+        match item {
+            Structure::Attribute(a) => diags.push(
+                Diagnostic::error(a.name.span, format!("unexpected attribute `{}` at the top level", a.name.name))
+                    .with_hint("a template's top level holds blocks: packer, variable, locals, data, source and build; set values inside them"),
+            ),
+            Structure::Block(b) if !TOP_LEVEL.contains(&b.ident.name.as_str()) => {
+                let d = Diagnostic::error(b.ident.span, format!("unknown block type `{}`", b.ident.name));
+                diags.push(match suggest(&b.ident.name, TOP_LEVEL) {
+                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                    None => d.with_hint(format!("the top-level blocks are {}", crate::eval::quote_list(TOP_LEVEL))),
+                });
+            }
+            Structure::Block(_) => {}
+        }
+    }
+}
+
+fn check_packer_block(packer: &PackerBlock, diags: &mut Vec<Diagnostic>) {
+    if let Some((constraint, span)) = &packer.required_version {
+        match version::satisfies(PACKER_VERSION, constraint) {
+            Ok(true) => {}
+            Ok(false) => diags.push(
+                Diagnostic::error(*span, format!("this template requires Packer {constraint}; kiln implements Packer {PACKER_VERSION}"))
+                    .with_hint("check the template's required_version"),
+            ),
+            Err(e) => diags.push(Diagnostic::error(*span, format!("invalid version constraint: {e}"))),
+        }
+    }
+    for rp in &packer.required_plugins {
+        let Some(source) = &rp.source else { continue };
+        let normalized = source.trim_start_matches("https://").to_lowercase();
+        if !plugins::plugin_sources().iter().any(|(s, _)| *s == normalized) {
+            diags.push(
+                Diagnostic::warning(rp.span, format!("kiln has no built-in plugin for `{source}`"))
+                    .with_hint("blocks that need this plugin will be rejected; kiln's plugins are built in and need no `packer init`"),
+            );
+        }
+    }
+}
+
+/// Everything about one source as a build uses it, evaluated.
+#[derive(Clone, Debug)]
+pub struct SourceInstance {
+    pub build: String,
+    pub use_: SourceUse,
+    pub block: SourceBlock,
+    pub config: BodyValue,
+    pub context: Context,
+}
+
+impl Template {
+    /// The evaluation context for a source inside a build: adds `source.*` and `build.*`
+    /// (whose build-time fields are unknown).
+    pub fn source_context(&self, build: &BuildBlock, use_: &SourceUse) -> Context {
+        let mut ctx = self.context.clone();
+        let mut source = Map::new();
+        source.insert("name".into(), Value::String(use_.name.clone()));
+        source.insert("type".into(), Value::String(use_.kind.clone()));
+        ctx.variables.insert("source".into(), Value::Object(source));
+        let mut b = Map::new();
+        b.insert("name".into(), Value::String(build.name.clone().unwrap_or_default()));
+        for field in BUILD_TIME_FIELDS {
+            b.insert((*field).into(), Value::Unknown(Type::String));
+        }
+        ctx.variables.insert("build".into(), Value::Object(b));
+        ctx
+    }
+
+    /// The source's body with a build's inline overrides applied.
+    pub fn source_body(&self, use_: &SourceUse) -> Option<(&SourceBlock, Body)> {
+        let block = self.sources.iter().find(|s| s.address() == use_.reference)?;
+        let Some(overrides) = &use_.overrides else {
+            return Some((block, block.body.clone()));
+        };
+        let mut body = block.body.clone();
+        for item in &overrides.items {
+            match item {
+                Structure::Attribute(a) if a.name.name == "name" => {}
+                Structure::Attribute(a) => {
+                    body.items.retain(|i| !matches!(i, Structure::Attribute(x) if x.name.name == a.name.name));
+                    body.items.push(item.clone());
+                }
+                Structure::Block(b) => {
+                    body.items.retain(|i| !matches!(i, Structure::Block(x) if x.ident.name == b.ident.name));
+                    body.items.push(item.clone());
+                }
+            }
+        }
+        Some((block, body))
+    }
+
+    /// Check every build: each source's plugin config, each provisioner's and post-processor's
+    /// (Packer's "prepare" step), returning the diagnostics.
+    pub fn check(&self) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        for build in &self.builds {
+            for use_ in &build.sources {
+                let Some((block, body)) = self.source_body(use_) else { continue };
+                let ctx = self.source_context(build, use_);
+                let config = evaluate::body_except(&body, block.span, &ctx, &["name"], &mut diags);
+                if let Err(d) = plugins::decode(PluginKind::Builder, &block.kind, block.kind_span, &config) {
+                    diags.extend(d);
+                }
+                legacy::check_body(&config, &mut diags);
+            }
+            let ctx = match build.sources.first() {
+                Some(u) => self.source_context(build, u),
+                None => self.context.clone(),
+            };
+            let steps = build
+                .provisioners
+                .iter()
+                .chain(&build.error_cleanup)
+                .map(|s| (PluginKind::Provisioner, s))
+                .chain(build.post_processors.iter().flatten().map(|s| (PluginKind::PostProcessor, s)));
+            for (kind, step) in steps {
+                let config = evaluate::body_except(&step.body, step.span, &ctx, blocks::STEP_META, &mut diags);
+                if let Err(d) = plugins::decode(kind, &step.kind, step.kind_span, &config) {
+                    diags.extend(d);
+                }
+                self.check_only_except(build, step, &mut diags);
+            }
+        }
+        diags
+    }
+
+    fn check_only_except(&self, build: &BuildBlock, step: &StepBlock, diags: &mut Vec<Diagnostic>) {
+        let names: Vec<String> = build.sources.iter().map(SourceUse::address).collect();
+        for pattern in step.only.iter().chain(&step.except) {
+            let bare = pattern.strip_prefix("source.").unwrap_or(pattern);
+            if !names.iter().any(|n| n == bare) {
+                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let span = step.body.attribute("only").or(step.body.attribute("except")).map_or(step.span, |a| a.expr.span);
+                let d = Diagnostic::warning(span, format!("`{pattern}` names no source of the build `{}`", build.display_name()));
+                diags.push(match suggest(bare, &refs) {
+                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                    None => d.with_hint(format!("the build's sources are {}", crate::eval::quote_list(&refs))),
+                });
+            }
+        }
+    }
+}
+
+/// Fields of `build.*` known only once a build runs.
+pub const BUILD_TIME_FIELDS: &[&str] = &[
+    "ID",
+    "Host",
+    "Port",
+    "User",
+    "Password",
+    "SSHPublicKey",
+    "SSHPrivateKey",
+    "PackerRunUUID",
+    "SourceAMI",
+    "SourceAMIName",
+    "BuildRegion",
+    "ConnType",
+    "WinRMPassword",
+];
+
+/// A span for diagnostics about a whole template when nothing more precise exists.
+pub fn template_span(template: &Template) -> Option<Span> {
+    template.builds.first().map(|b| b.span)
+}

@@ -103,7 +103,10 @@ impl Evaluator<'_> {
             }
             ExprKind::Splat(splat) => {
                 let source = self.eval(&splat.source)?;
-                let (source, marked) = source.unmark_deep();
+                let (source, marked) = match source {
+                    Value::Sensitive(inner) => (*inner, true),
+                    v => (v, false),
+                };
                 let items = match source {
                     Value::Null => return Ok(Value::Tuple(Vec::new())),
                     Value::Unknown(_) => return Ok(Value::unknown()),

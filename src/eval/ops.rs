@@ -9,7 +9,7 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 
 /// `target.name` (also the legacy `list.0`).
 pub(super) fn get_attr(target: Value, name: &str, name_span: Span, target_span: Span) -> Result<Value> {
-    let (target, marked) = target.unmark_deep();
+    let (target, marked) = unmark_top(target);
     let result = match target {
         Value::Null => {
             return Err(Diagnostic::error(target_span, format!("cannot read `.{name}` of a null value"))
@@ -46,6 +46,15 @@ pub(super) fn get_attr(target: Value, name: &str, name_span: Span, target_span: 
     Ok(result.mark_if(marked))
 }
 
+/// Remove the container's own sensitive mark; its elements keep theirs, so reading a
+/// non-sensitive attribute of an object that holds a secret elsewhere stays readable.
+fn unmark_top(v: Value) -> (Value, bool) {
+    match v {
+        Value::Sensitive(inner) => (unmark_top(*inner).0, true),
+        v => (v, false),
+    }
+}
+
 fn out_of_range(span: Span, index: &str, len: usize) -> Diagnostic {
     Diagnostic::error(span, format!("index {index} is out of range"))
         .with_hint(match len {
@@ -56,7 +65,7 @@ fn out_of_range(span: Span, index: &str, len: usize) -> Diagnostic {
 
 /// `target[key]`
 pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span) -> Result<Value> {
-    let (target, marked) = target.unmark_deep();
+    let (target, marked) = unmark_top(target);
     let (key, key_marked) = key.unmark_deep();
     if matches!(target, Value::Null) {
         return Err(Diagnostic::error(target_span, "cannot index a null value")

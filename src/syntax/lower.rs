@@ -47,6 +47,28 @@ pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, 
     lower.finish(template)
 }
 
+pub(super) fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    let mut lower = Lower::new(file, text);
+    let expr = match HclParser::parse(Rule::expression_file, text) {
+        Ok(mut pairs) => {
+            let whole = pairs.next().expect("the expression rule yields one pair");
+            let pair = whole
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::expression)
+                .expect("an expression file holds an expression");
+            lower.expr(pair, false)
+        }
+        Err(err) => {
+            lower.diags.push(error::translate(&err, file, text, 0));
+            Expr {
+                kind: ExprKind::Null,
+                span: lower.span(0, 0),
+            }
+        }
+    };
+    lower.finish(expr)
+}
+
 /// State of one file's lowering: where it is and what went wrong so far.
 pub(super) struct Lower<'a> {
     pub(super) file: FileId,

@@ -21,3 +21,8 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
 pub fn parse_template(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
     lower::parse_template_file(file, text)
 }
+
+/// Parse a whole text as one expression (what `kiln console` reads per line).
+pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    lower::parse_expression(file, text)
+}

@@ -1,0 +1,98 @@
+//! `kiln inspect`: what a template declares, as `packer inspect` lists it.
+
+use super::template::{self, TemplateArgs};
+use crate::config::Template;
+use crate::value::{to_console, Value};
+use clap::Args;
+use std::ffi::OsString;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Options of `kiln inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+    /// Template file or directory.
+    pub path: PathBuf,
+}
+
+/// Run `kiln inspect`.
+pub fn run(args: InspectArgs, argv: &[OsString], color: bool) -> anyhow::Result<i32> {
+    let options = template::options(args.path, argv, true);
+    let (_, loaded, _) = template::load(&options, color);
+    let Some(loaded) = loaded else { return Ok(1) };
+    print!("{}", render(&loaded));
+    Ok(0)
+}
+
+/// The listing: variables (sensitive ones masked), locals, and builds with their steps.
+pub fn render(t: &Template) -> String {
+    let mut out = String::from("Packer Inspect: HCL2 mode\n\n> input-variables:\n\n");
+    for (name, var) in &t.variables {
+        let _ = writeln!(out, "var.{name}: {}", go_quote(&shown(&var.value)));
+    }
+    out.push_str("\n> local-variables:\n\n");
+    for (name, local) in &t.locals {
+        let _ = writeln!(out, "local.{name}: {}", go_quote(&shown(&local.value)));
+    }
+    out.push_str("\n> builds:\n\n");
+    for build in &t.builds {
+        let _ = write!(out, "  > {}:\n\n", build.display_name());
+        if let Some(d) = &build.description {
+            let _ = write!(out, "    description: {d}\n\n");
+        }
+        out.push_str("    sources:\n\n");
+        for s in &build.sources {
+            let _ = write!(out, "      {}\n\n", s.address());
+        }
+        out.push_str("    provisioners:\n\n");
+        if build.provisioners.is_empty() {
+            out.push_str("      <no provisioner>\n\n");
+        }
+        for p in &build.provisioners {
+            let _ = write!(out, "      {}\n\n", p.kind);
+        }
+        out.push_str("    post-processors:\n\n");
+        if build.post_processors.is_empty() {
+            out.push_str("      <no post-processor>\n\n");
+        }
+        for (i, chain) in build.post_processors.iter().enumerate() {
+            let _ = writeln!(out, "      {i}:");
+            for pp in chain {
+                let _ = writeln!(out, "        {}", pp.kind);
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A value as inspect shows it: masked when it holds anything sensitive.
+fn shown(v: &Value) -> String {
+    if v.contains_sensitive() {
+        return "<sensitive>".into();
+    }
+    to_console(v)
+}
+
+/// Go's `strconv.Quote`.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,115 @@
+//! Finding and parsing the files of a template: a directory's `*.pkr.hcl` / `*.pkr.json`, or a
+//! single file, plus the variable files beside them.
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, ReadError, SourceMap, Span};
+use crate::syntax::{self, Body};
+use std::path::{Path, PathBuf};
+
+/// One parsed file.
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub id: FileId,
+    pub path: PathBuf,
+    pub body: Body,
+}
+
+/// The files that make up a template.
+#[derive(Debug, Default)]
+pub struct TemplateFiles {
+    /// The directory templates' relative paths resolve against (`path.root`).
+    pub root: PathBuf,
+    /// `*.pkr.hcl` and `*.pkr.json`, sorted by name.
+    pub templates: Vec<PathBuf>,
+    /// `*.auto.pkrvars.hcl` and `*.auto.pkrvars.json`, sorted by name.
+    pub auto_var_files: Vec<PathBuf>,
+}
+
+/// Why no template could be found.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error("{0} does not exist")]
+    Missing(String),
+    #[error("{0} holds no *.pkr.hcl or *.pkr.json files")]
+    Empty(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The template at `path`: a directory's template files, or one file.
+pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
+    if path.is_dir() {
+        let mut templates = Vec::new();
+        let mut auto = Vec::new();
+        let entries = std::fs::read_dir(path).map_err(|source| FindError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            if !p.is_file() {
+                continue;
+            }
+            if name.ends_with(".pkr.hcl") || name.ends_with(".pkr.json") {
+                templates.push(p);
+            } else if name.ends_with(".auto.pkrvars.hcl") || name.ends_with(".auto.pkrvars.json") {
+                auto.push(p);
+            }
+        }
+        templates.sort();
+        auto.sort();
+        if templates.is_empty() {
+            return Err(FindError::Empty(path.display().to_string()));
+        }
+        Ok(TemplateFiles {
+            root: path.to_path_buf(),
+            templates,
+            auto_var_files: auto,
+        })
+    } else if path.is_file() {
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(TemplateFiles {
+            root,
+            templates: vec![path.to_path_buf()],
+            auto_var_files: Vec::new(),
+        })
+    } else {
+        Err(FindError::Missing(path.display().to_string()))
+    }
+}
+
+/// Read and parse one file (HCL or JSON syntax by extension); diagnostics on failure.
+pub fn parse(sources: &mut SourceMap, path: &Path) -> Result<ParsedFile, Vec<Diagnostic>> {
+    let id = match sources.read(path) {
+        Ok(id) => id,
+        Err((Some(id), ReadError::Utf8 { offset, .. })) => {
+            return Err(vec![Diagnostic::error(
+                Span::new(id, offset, offset + 1),
+                "the file is not valid UTF-8",
+            )
+            .with_hint("HCL files must be UTF-8 text")])
+        }
+        Err((_, err)) => return Err(vec![Diagnostic::global(err.to_string())]),
+    };
+    let text = sources.get(id).text();
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let body = if is_json {
+        super::json::parse(id, text)?
+    } else {
+        syntax::parse(id, text)?
+    };
+    Ok(ParsedFile {
+        id,
+        path: path.to_path_buf(),
+        body,
+    })
+}

@@ -1,0 +1,323 @@
+//! Packer's legacy `{{ }}` interpolation inside plugin string fields (`ami_name =
+//! "my-ami-{{timestamp}}"`): a small Go-template subset with Packer's template functions.
+
+use super::BodyValue;
+use crate::diagnostic::Diagnostic;
+use crate::value::Value;
+use std::collections::BTreeMap;
+
+/// What legacy templates can read.
+#[derive(Clone, Debug, Default)]
+pub struct LegacyContext {
+    /// Seconds since the Unix epoch for `{{timestamp}}` and `{{isotime}}` (one per run).
+    pub unix_time: i64,
+    pub build_name: String,
+    pub build_type: String,
+    /// `{{ .Name }}`-style build variables, and `{{ build `ID` }}`.
+    pub build: BTreeMap<String, String>,
+    /// `{{ user `x` }}`
+    pub user: BTreeMap<String, String>,
+    pub template_dir: String,
+    pub pwd: String,
+    pub packer_version: String,
+}
+
+/// Expand every `{{ ... }}` action in `text`.
+pub fn expand(text: &str, ctx: &LegacyContext) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| "`{{` has no closing `}}`".to_string())?;
+        let action = after[..end].trim().trim_start_matches('-').trim_end_matches('-').trim();
+        out.push_str(&pipeline(action, ctx)?);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Check the legacy templates in every string of an evaluated body.
+pub fn check_body(body: &BodyValue, diags: &mut Vec<Diagnostic>) {
+    let ctx = LegacyContext::default();
+    for attr in &body.attrs {
+        for s in strings(&attr.value) {
+            if s.contains("{{") {
+                if let Err(e) = expand(&s, &ctx) {
+                    diags.push(
+                        Diagnostic::error(attr.value_span, format!("invalid `{{{{ }}}}` template in `{}`: {e}", attr.name))
+                            .with_hint("the functions are timestamp, isotime, uuid, clean_resource_name, build_name, build_type, lower, upper, replace, replace_all, split, pwd, template_dir, packer_version, user and build"),
+                    );
+                }
+            }
+        }
+    }
+    for block in &body.blocks {
+        check_body(&block.body, diags);
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v.unmark().0 {
+        Value::String(s) => vec![s.clone()],
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().flat_map(strings).collect(),
+        Value::Map(m) | Value::Object(m) => m.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `cmd arg | cmd2 | ...`: each command's result is passed as the last argument of the next.
+fn pipeline(action: &str, ctx: &LegacyContext) -> Result<String, String> {
+    let mut value: Option<String> = None;
+    for command in action.split('|') {
+        let mut args = words(command.trim())?;
+        if args.is_empty() {
+            return Err("empty action".into());
+        }
+        if let Some(v) = value.take() {
+            args.push(Word::Literal(v));
+        }
+        value = Some(call(&args, ctx)?);
+    }
+    value.ok_or_else(|| "empty action".into())
+}
+
+#[derive(Debug)]
+enum Word {
+    Name(String),
+    Literal(String),
+}
+
+fn words(command: &str) -> Result<Vec<Word>, String> {
+    let mut out = Vec::new();
+    let mut chars = command.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            ' ' | '\t' => {}
+            '"' | '`' => {
+                let mut s = String::new();
+                let mut closed = false;
+                while let Some((_, d)) = chars.next() {
+                    if d == c {
+                        closed = true;
+                        break;
+                    }
+                    if d == '\\' && c == '"' {
+                        if let Some((_, e)) = chars.next() {
+                            s.push(match e {
+                                'n' => '\n',
+                                't' => '\t',
+                                other => other,
+                            });
+                        }
+                        continue;
+                    }
+                    s.push(d);
+                }
+                if !closed {
+                    return Err(format!("unterminated string in `{command}`"));
+                }
+                out.push(Word::Literal(s));
+            }
+            _ => {
+                let start = i;
+                let mut end = command.len();
+                while let Some(&(j, d)) = chars.peek() {
+                    if d == ' ' || d == '\t' {
+                        end = j;
+                        break;
+                    }
+                    chars.next();
+                }
+                let w = &command[start..end];
+                if w.chars().all(|c| c.is_ascii_digit() || c == '-') && w != "-" {
+                    out.push(Word::Literal(w.to_string()));
+                } else {
+                    out.push(Word::Name(w.to_string()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
+    let literal = |i: usize| -> Result<&str, String> {
+        match args.get(i) {
+            Some(Word::Literal(s)) => Ok(s),
+            Some(Word::Name(n)) => Err(format!("expected a quoted argument, found `{n}`")),
+            None => Err("missing argument".into()),
+        }
+    };
+    let name = match &args[0] {
+        Word::Name(n) => n.as_str(),
+        Word::Literal(s) => return Ok(s.clone()),
+    };
+    if let Some(field) = name.strip_prefix('.') {
+        return ctx
+            .build
+            .get(field)
+            .cloned()
+            .or_else(|| (field == "Name" || field == "BuildName").then(|| ctx.build_name.clone()))
+            .ok_or_else(|| format!("no build variable `.{field}`"));
+    }
+    match name {
+        "timestamp" => Ok(ctx.unix_time.to_string()),
+        "isotime" => {
+            let layout = if args.len() > 1 { literal(1)? } else { "2006-01-02T15:04:05Z07:00" };
+            Ok(go_time_format(ctx.unix_time, layout))
+        }
+        "uuid" => Ok(uuid_v4()),
+        "clean_resource_name" => Ok(clean_resource_name(literal(1)?)),
+        "lower" => Ok(literal(1)?.to_lowercase()),
+        "upper" => Ok(literal(1)?.to_uppercase()),
+        "replace" => {
+            let (old, new, n, s) = (literal(1)?, literal(2)?, literal(3)?, literal(4)?);
+            let n: i64 = n.parse().map_err(|_| "replace needs a count")?;
+            Ok(if n < 0 { s.replace(old, new) } else { s.replacen(old, new, n as usize) })
+        }
+        "replace_all" => Ok(literal(3)?.replace(literal(1)?, literal(2)?)),
+        "split" => {
+            let (s, sep, n) = (literal(1)?, literal(2)?, literal(3)?);
+            let n: usize = n.parse().map_err(|_| "split needs an index")?;
+            Ok(s.split(sep).nth(n).unwrap_or("").to_string())
+        }
+        "build_name" => Ok(ctx.build_name.clone()),
+        "build_type" => Ok(ctx.build_type.clone()),
+        "packer_version" => Ok(ctx.packer_version.clone()),
+        "pwd" => Ok(ctx.pwd.clone()),
+        "template_dir" => Ok(ctx.template_dir.clone()),
+        "user" => {
+            let key = literal(1)?;
+            ctx.user.get(key).cloned().ok_or_else(|| format!("no user variable `{key}`"))
+        }
+        "build" => {
+            let key = literal(1)?;
+            Ok(ctx.build.get(key).cloned().unwrap_or_default())
+        }
+        "env" => Err("`env` is not available in HCL2 templates; use a variable with an env() default".into()),
+        other => Err(format!("unknown function `{other}`")),
+    }
+}
+
+/// Packer's `clean_resource_name`: lowercase, and characters AMI/GCE names reject become `-`.
+fn clean_resource_name(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect()
+}
+
+fn uuid_v4() -> String {
+    let mut bytes = [0u8; 16];
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+        ^ (std::process::id() as u128) << 64;
+    let mut x = seed as u64 ^ (seed >> 64) as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    for b in bytes.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Format a UTC Unix time with a Go reference layout (`2006-01-02T15:04:05Z07:00`).
+pub fn go_time_format(unix: i64, layout: &str) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let weekday = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday.
+    const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+    let tokens: [(&str, String); 24] = [
+        ("January", MONTHS[(m - 1) as usize].to_string()),
+        ("Monday", DAYS[weekday].to_string()),
+        ("2006", format!("{y:04}")),
+        ("Z07:00", "Z".to_string()),
+        ("-07:00", "+00:00".to_string()),
+        ("Z0700", "Z".to_string()),
+        ("-0700", "+0000".to_string()),
+        ("Jan", MONTHS[(m - 1) as usize][..3].to_string()),
+        ("Mon", DAYS[weekday][..3].to_string()),
+        ("MST", "UTC".to_string()),
+        ("-07", "+00".to_string()),
+        ("01", format!("{m:02}")),
+        ("02", format!("{d:02}")),
+        ("_2", format!("{d:>2}")),
+        ("06", format!("{:02}", y % 100)),
+        ("15", format!("{hh:02}")),
+        ("03", format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 })),
+        ("04", format!("{mm:02}")),
+        ("05", format!("{ss:02}")),
+        ("PM", if hh >= 12 { "PM" } else { "AM" }.to_string()),
+        ("pm", if hh >= 12 { "pm" } else { "am" }.to_string()),
+        ("1", m.to_string()),
+        ("2", d.to_string()),
+        ("3", (if hh % 12 == 0 { 12 } else { hh % 12 }).to_string()),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (token, value) in &tokens {
+            if let Some(after) = rest.strip_prefix(token) {
+                out.push_str(value);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("rest is not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> LegacyContext {
+        LegacyContext {
+            unix_time: 1_732_464_000,
+            build_name: "web".into(),
+            build_type: "amazon-ebs".into(),
+            ..LegacyContext::default()
+        }
+    }
+
+    #[test]
+    fn expands_packer_functions() {
+        assert_eq!(expand("my-custom-ami-{{timestamp}}", &ctx()).unwrap(), "my-custom-ami-1732464000");
+        assert_eq!(expand("{{isotime \"2006-01-02 15:04\"}}", &ctx()).unwrap(), "2024-11-24 16:00");
+        assert_eq!(expand("{{ timestamp | clean_resource_name }}", &ctx()).unwrap(), "1732464000");
+        assert_eq!(expand("{{clean_resource_name \"My AMI: v1\"}}", &ctx()).unwrap(), "my-ami--v1");
+        assert_eq!(expand("{{build_name}}-{{build_type}}", &ctx()).unwrap(), "web-amazon-ebs");
+        assert_eq!(expand("{{ .Name }}", &ctx()).unwrap(), "web");
+        assert!(expand("{{ nope }}", &ctx()).unwrap_err().contains("unknown function"));
+        assert!(expand("{{ timestamp", &ctx()).is_err());
+        assert_eq!(expand("{{isotime}}", &ctx()).unwrap(), "2024-11-24T16:00:00Z");
+    }
+}
