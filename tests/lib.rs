@@ -1,5 +1,7 @@
 //! kiln's integration tests: one binary, driving the real `kiln` executable and the public API.
 
+mod config;
+mod eval;
 mod fmt;
 mod syntax;
 mod test;

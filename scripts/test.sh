@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run kiln's whole test suite on a fresh machine: set up what the tests need, then cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "note: ${need_apt[*]} missing and not root; tests that need them will say so" >&2
+  fi
+fi
+
+if [ ! -d ../shared/corpus ]; then
+  echo "error: ../shared (the corpus and the HCL spec suite) must sit beside the repository" >&2
+  exit 1
+fi
+
+cargo test --all-targets "$@"
