@@ -6,6 +6,8 @@
 #   <corpus path>   packer's output, stored only when it differs from the input (keeps the repo small)
 #   UNCHANGED.txt   corpus paths packer left as they were
 #   REFUSED.txt     corpus paths packer would not format, a tab, and packer's message
+# and, for the hand-written cases in tests/fixtures/fmt/cases/*.pkr.hcl, packer's output of each in
+# tests/fixtures/fmt/cases/expected/ (always stored, since the cases are meant to change).
 #
 # Packer 1.6.6 has no stdin mode and rewrites files in place, so each file is formatted in a copy.
 set -euo pipefail
@@ -61,4 +63,18 @@ while IFS= read -r rel; do
     fi
 done < <(cd "$corpus" && find . -type f -name '*.hcl' | sed 's|^\./||' | LC_ALL=C sort)
 
-echo "capture-fmt-fixtures: $changed reformatted, $unchanged unchanged, $refused refused"
+echo "capture-fmt-fixtures: corpus: $changed reformatted, $unchanged unchanged, $refused refused"
+
+cases="$repo/tests/fixtures/fmt/cases"
+rm -rf "$cases/expected"
+mkdir -p "$cases/expected" "$scratch/cases"
+for case in "$cases"/*.pkr.hcl; do
+    name="$(basename "$case")"
+    cp "$case" "$scratch/cases/$name"
+    if ! (cd "$scratch/cases" && "$packer" fmt "$name" >/dev/null); then
+        echo "capture-fmt-fixtures: packer refused case $name" >&2
+        exit 1
+    fi
+    cp "$scratch/cases/$name" "$cases/expected/$name"
+done
+echo "capture-fmt-fixtures: cases: $(ls "$cases/expected" | wc -l) captured"

@@ -53,14 +53,15 @@ fn precedence() -> Test {
     Test::new().write("t/vars.pkr.hcl", PRECEDENCE)
 }
 
-fn console(test: Test, expr: &str) -> String {
-    test.arg("console").stdin(format!("{expr}\n")).run().stdout
+/// `kiln console ARGS...` evaluating one expression; what it printed.
+fn console(test: Test, args: &[&str], expr: &str) -> String {
+    test.arg("console").args(args.iter().copied()).stdin(format!("{expr}\n")).run().stdout
 }
 
 #[test]
 fn variable_values_follow_packers_precedence() {
-    assert_eq!(console(precedence().arg("t"), "var.v"), "default\n");
-    assert_eq!(console(precedence().env("PKR_VAR_v", "env").arg("t"), "var.v"), "env\n");
+    assert_eq!(console(precedence(), &["t"], "var.v"), "default\n");
+    assert_eq!(console(precedence().env("PKR_VAR_v", "env"), &["t"], "var.v"), "env\n");
     let with_auto = || {
         precedence()
             .env("PKR_VAR_v", "env")
@@ -68,33 +69,33 @@ fn variable_values_follow_packers_precedence() {
             .write("t/a.auto.pkrvars.hcl", "v = \"auto-a\"\n")
     };
     // Auto files are read in name order, the later one winning, and beat the environment.
-    assert_eq!(console(with_auto().arg("t"), "var.v"), "auto-b\n");
+    assert_eq!(console(with_auto(), &["t"], "var.v"), "auto-b\n");
     let with_file = || with_auto().write("x.pkrvars.hcl", "v = \"file\"\n");
-    assert_eq!(console(with_file().args(["-var-file=x.pkrvars.hcl", "t"]), "var.v"), "file\n");
+    assert_eq!(console(with_file(), &["-var-file=x.pkrvars.hcl", "t"], "var.v"), "file\n");
     // -var and -var-file apply in command-line order.
     assert_eq!(
-        console(with_file().args(["-var-file=x.pkrvars.hcl", "-var", "v=flag", "t"]), "var.v"),
+        console(with_file(), &["-var-file=x.pkrvars.hcl", "-var", "v=flag", "t"], "var.v"),
         "flag\n"
     );
     assert_eq!(
-        console(with_file().args(["-var", "v=flag", "-var-file", "x.pkrvars.hcl", "t"]), "var.v"),
+        console(with_file(), &["-var", "v=flag", "-var-file", "x.pkrvars.hcl", "t"], "var.v"),
         "file\n"
     );
     assert_eq!(
-        console(with_file().args(["--var-file=x.pkrvars.hcl", "--var=v=flag2", "t"]), "var.v"),
+        console(with_file(), &["--var-file=x.pkrvars.hcl", "--var=v=flag2", "t"], "var.v"),
         "flag2\n"
     );
 }
 
 #[test]
 fn variable_values_from_text_are_typed() {
-    assert_eq!(console(precedence().env("PKR_VAR_n", "42").arg("t"), "var.n + 1"), "43\n");
+    assert_eq!(console(precedence().env("PKR_VAR_n", "42"), &["t"], "var.n + 1"), "43\n");
     assert_eq!(
-        console(precedence().args(["-var", "l=[\"a\", \"b\"]", "t"]), "var.l[1]"),
+        console(precedence(), &["-var", "l=[\"a\", \"b\"]", "t"], "var.l[1]"),
         "b\n"
     );
     let json = precedence().write("v.pkrvars.json", "{\"v\": \"from-json\", \"n\": 7}");
-    assert_eq!(console(json.args(["-var-file=v.pkrvars.json", "t"]), "\"${var.v}-${var.n}\""), "from-json-7\n");
+    assert_eq!(console(json, &["-var-file=v.pkrvars.json", "t"], "\"${var.v}-${var.n}\""), "from-json-7\n");
     precedence()
         .args(["validate", "-var", "n=lots", "t"])
         .status(1)

@@ -203,7 +203,9 @@ impl Test {
         if let Some(input) = &self.stdin {
             use std::io::Write;
             let mut pipe = child.stdin.take().expect("stdin is piped");
-            pipe.write_all(input.as_bytes()).expect("stdin accepts input");
+            // kiln may exit before reading everything (a usage error): that is for the
+            // status check to report, not a reason to panic here.
+            let _ = pipe.write_all(input.as_bytes());
         }
         let out = child.wait_with_output().expect("kiln finishes");
         Output {

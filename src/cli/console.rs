@@ -28,7 +28,7 @@ pub fn run(args: ConsoleArgs, argv: &[OsString], color: bool) -> anyhow::Result<
             let options = template::options(path, argv, true);
             let (sources, loaded, _) = template::load(&options, color);
             match loaded {
-                Some(t) => (sources, t.context),
+                Some(t) => (sources, t.console_context()),
                 None => return Ok(1),
             }
         }

@@ -25,7 +25,7 @@ pub struct FmtArgs {
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true")]
     pub diff: bool,
-    /// Write the result back to the files (`-write=false` leaves them alone; `-check` implies it).
+    /// Write the result back to the files (`-write=false` leaves them alone, as `-check` does).
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = true, default_missing_value = "true")]
     pub write: bool,
@@ -94,14 +94,19 @@ pub fn run(args: FmtArgs, color: bool) -> anyhow::Result<i32> {
                     if let Some(path) = file.path() {
                         if let Err(err) = std::fs::write(path, &formatted) {
                             out.flush()?;
-                            let diag = Diagnostic::global(format!("cannot write {}: {err}", file.name()));
+                            let diag =
+                                Diagnostic::global(format!("cannot write {}: {err}", file.name()));
                             eprint!("{}", diag.render(&sources, color));
                             failed = true;
                         }
                     }
                 }
                 if args.diff {
-                    write!(out, "{}", unified_diff(file.name(), file.text(), &formatted))?;
+                    write!(
+                        out,
+                        "{}",
+                        unified_diff(file.name(), file.text(), &formatted)
+                    )?;
                 }
             }
             Outcome::Formatted { .. } => {}
@@ -183,7 +188,10 @@ fn collect_files(paths: &[PathBuf], recursive: bool, diags: &mut Vec<Diagnostic>
     for path in paths {
         let path = clean(path);
         match std::fs::metadata(&path) {
-            Err(err) => diags.push(Diagnostic::global(format!("cannot read {}: {err}", path.display()))),
+            Err(err) => diags.push(Diagnostic::global(format!(
+                "cannot read {}: {err}",
+                path.display()
+            ))),
             Ok(meta) if meta.is_dir() => {
                 let before = files.len();
                 walk(&path, recursive, &mut files, diags);
@@ -207,7 +215,10 @@ fn collect_files(paths: &[PathBuf], recursive: bool, diags: &mut Vec<Diagnostic>
                     "{} is not a *.pkr.hcl or *.pkrvars.hcl file",
                     path.display()
                 ))
-                .with_hint(format!("format it from standard input: kiln fmt - < {}", path.display())),
+                .with_hint(format!(
+                    "format it from standard input: kiln fmt - < {}",
+                    path.display()
+                )),
             ),
         }
     }
@@ -222,7 +233,10 @@ fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, diags: &mut Vec<D
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
-            diags.push(Diagnostic::global(format!("cannot read {}: {err}", dir.display())));
+            diags.push(Diagnostic::global(format!(
+                "cannot read {}: {err}",
+                dir.display()
+            )));
             return;
         }
     };
@@ -230,7 +244,9 @@ fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, diags: &mut Vec<D
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = clean(&dir.join(entry.file_name()));
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if recursive {
                 walk(&path, recursive, files, diags);
@@ -244,7 +260,10 @@ fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, diags: &mut Vec<D
 /// Drop `.` components, as Go's `filepath.Join` does, so `kiln fmt .` reports `a.pkr.hcl`
 /// rather than `./a.pkr.hcl`.
 fn clean(path: &Path) -> PathBuf {
-    let cleaned: PathBuf = path.components().filter(|c| *c != Component::CurDir).collect();
+    let cleaned: PathBuf = path
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
     if cleaned.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
@@ -259,10 +278,11 @@ fn is_template_name(path: &Path) -> bool {
 
 fn read_diagnostic(id: Option<FileId>, err: ReadError) -> Diagnostic {
     match (&err, id) {
-        (ReadError::Utf8 { offset, .. }, Some(id)) => {
-            Diagnostic::error(Span::new(id, *offset, *offset + 1), "the file is not valid UTF-8")
-                .with_hint("HCL files must be UTF-8 text")
-        }
+        (ReadError::Utf8 { offset, .. }, Some(id)) => Diagnostic::error(
+            Span::new(id, *offset, *offset + 1),
+            "the file is not valid UTF-8",
+        )
+        .with_hint("HCL files must be UTF-8 text"),
         _ => Diagnostic::global(err.to_string()),
     }
 }
@@ -282,7 +302,10 @@ mod tests {
 
     #[test]
     fn clean_drops_current_dir_components() {
-        assert_eq!(clean(Path::new("./a/./b.pkr.hcl")), PathBuf::from("a/b.pkr.hcl"));
+        assert_eq!(
+            clean(Path::new("./a/./b.pkr.hcl")),
+            PathBuf::from("a/b.pkr.hcl")
+        );
         assert_eq!(clean(Path::new(".")), PathBuf::from("."));
     }
 

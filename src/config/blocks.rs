@@ -6,7 +6,8 @@ use crate::diagnostic::{suggest, Diagnostic};
 use crate::eval::Context;
 use crate::source::Span;
 use crate::syntax::{Block, Body, Expr, Structure};
-use crate::value::{Type, Value};
+use crate::value::{Map, Type, Value};
+use std::collections::HashMap;
 
 /// `source "type" "name" { ... }`
 #[derive(Clone, Debug)]
@@ -17,12 +18,37 @@ pub struct SourceBlock {
     /// The block header.
     pub span: Span,
     pub body: Body,
+    /// `for_each = ...` as written (taken out of `body`); `None` once expanded into instances.
+    pub for_each: Option<Expr>,
+    /// For one instance of a `for_each` source: its element.
+    pub each: Option<Each>,
 }
 
 impl SourceBlock {
     /// `type.name`
     pub fn address(&self) -> String {
         format!("{}.{}", self.kind, self.name)
+    }
+}
+
+/// One element of a source's `for_each`: the instance `web["us-east-1"]` of the source `web`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Each {
+    /// The name of the declared source block (`web`).
+    pub group: String,
+    /// `each.key`: the map key, or the set element.
+    pub key: String,
+    /// `each.value`: the map value, or the set element.
+    pub value: Value,
+}
+
+impl Each {
+    /// The `each` object an instance's expressions see.
+    pub fn object(&self) -> Value {
+        let mut each = Map::new();
+        each.insert("key".into(), Value::String(self.key.clone()));
+        each.insert("value".into(), self.value.clone());
+        Value::Object(each)
     }
 }
 
@@ -37,12 +63,37 @@ pub struct SourceUse {
     pub span: Span,
     /// Attributes written in a build-level `source "type.name" { ... }` block.
     pub overrides: Option<Body>,
+    /// The `for_each` element, when the source used is one instance of a `for_each` source.
+    pub each: Option<Each>,
 }
 
 impl SourceUse {
     /// `type.name` as this use is known (after renaming).
     pub fn address(&self) -> String {
         format!("{}.{}", self.kind, self.name)
+    }
+
+    /// The body of `block` (the source this use refers to) with this use's inline overrides
+    /// applied: each attribute or block written in the override replaces the source's.
+    pub fn body(&self, block: &SourceBlock) -> Body {
+        let Some(overrides) = &self.overrides else {
+            return block.body.clone();
+        };
+        let mut body = block.body.clone();
+        for item in &overrides.items {
+            match item {
+                Structure::Attribute(a) if a.name.name == "name" => {}
+                Structure::Attribute(a) => {
+                    body.items.retain(|i| !matches!(i, Structure::Attribute(x) if x.name.name == a.name.name));
+                    body.items.push(item.clone());
+                }
+                Structure::Block(b) => {
+                    body.items.retain(|i| !matches!(i, Structure::Block(x) if x.ident.name == b.ident.name));
+                    body.items.push(item.clone());
+                }
+            }
+        }
+        body
     }
 }
 
@@ -146,13 +197,100 @@ const PACKER_SCHEMA: Schema = Schema {
 /// Read a `source` block.
 pub fn source(block: &Block, diags: &mut Vec<Diagnostic>) -> Option<SourceBlock> {
     let labels = schema::labels(block, "source", &["type", "name"], diags)?;
+    let mut body = block.body.clone();
+    let for_each = body.attribute("for_each").map(|a| a.expr.clone());
+    if for_each.is_some() {
+        body.items.retain(|i| !matches!(i, Structure::Attribute(a) if a.name.name == "for_each"));
+    }
     Some(SourceBlock {
         kind: labels[0].clone(),
         name: labels[1].clone(),
         kind_span: block.labels[0].span,
         span: block.header_span(),
-        body: block.body.clone(),
+        body,
+        for_each,
+        each: None,
     })
+}
+
+/// Expand a source with `for_each` into one instance per element, named `name["key"]`, as
+/// Terraform does: a map or object gives its keys and values, a set of strings its elements
+/// (as both key and value). A source without `for_each` is returned as it is.
+pub fn expand_for_each(block: SourceBlock, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Vec<SourceBlock> {
+    let Some(expr) = &block.for_each else { return vec![block] };
+    let span = expr.span;
+    let value = match ctx.eval(expr) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return Vec::new();
+        }
+    };
+    let hint = "for_each takes a map, an object or a set of strings, such as toset([\"us-east-1\", \"eu-west-1\"])";
+    if value.contains_sensitive() {
+        diags.push(Diagnostic::error(span, "`for_each` cannot use sensitive values").with_hint("instance names are shown in plans and logs; use values that are not sensitive"));
+        return Vec::new();
+    }
+    if value.contains_unknown() {
+        diags.push(Diagnostic::error(span, "the value of `for_each` is known only after a build").with_hint("for_each must be known before building: use variables, locals or literals, not data sources or build values"));
+        return Vec::new();
+    }
+    let elements: Vec<(String, Value)> = match value {
+        Value::Map(m) | Value::Object(m) => m.into_iter().collect(),
+        Value::Set(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                match x {
+                    Value::String(s) => out.push((s.clone(), Value::String(s))),
+                    other => {
+                        diags.push(Diagnostic::error(span, format!("a set used in `for_each` must hold strings, not {}", other.kind_name())).with_hint(hint));
+                        return Vec::new();
+                    }
+                }
+            }
+            out
+        }
+        Value::List(_) | Value::Tuple(_) => {
+            diags.push(
+                Diagnostic::error(span, format!("`for_each` cannot use a {}: its elements have no stable names", value.kind_name()))
+                    .with_hint("convert it to a set of strings with toset(...), or use a map"),
+            );
+            return Vec::new();
+        }
+        other => {
+            diags.push(Diagnostic::error(span, format!("`for_each` needs a collection, not {}", other.kind_name())).with_hint(hint));
+            return Vec::new();
+        }
+    };
+    elements
+        .into_iter()
+        .map(|(key, value)| SourceBlock {
+            name: format!("{}[{}]", block.name, quote_key(&key)),
+            for_each: None,
+            each: Some(Each {
+                group: block.name.clone(),
+                key,
+                value,
+            }),
+            ..block.clone()
+        })
+        .collect()
+}
+
+/// A `for_each` key as it appears in an instance name: double-quoted, with `"` and `\` escaped.
+fn quote_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    out.push('"');
+    for c in key.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn string_attr(body: &Body, name: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<String> {
@@ -209,11 +347,32 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
         registry: None,
     };
     let addresses: Vec<String> = sources.iter().map(SourceBlock::address).collect();
-    let address_refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let resolve = |reference: &str, span: Span, diags: &mut Vec<Diagnostic>| -> Option<&SourceBlock> {
+    // Each address to its block, and each `for_each` source's address to its instances, so a
+    // build naming thousands of sources resolves each in constant time.
+    let mut exact: HashMap<&str, &SourceBlock> = HashMap::new();
+    for (s, address) in sources.iter().zip(&addresses) {
+        exact.entry(address.as_str()).or_insert(s);
+    }
+    let mut groups: HashMap<String, Vec<&SourceBlock>> = HashMap::new();
+    let mut group_names: Vec<String> = Vec::new();
+    for s in sources {
+        if let Some(each) = &s.each {
+            let group = format!("{}.{}", s.kind, each.group);
+            if !groups.contains_key(&group) {
+                group_names.push(group.clone());
+            }
+            groups.entry(group).or_default().push(s);
+        }
+    }
+    let mut address_refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    address_refs.extend(group_names.iter().map(String::as_str));
+    let resolve = |reference: &str, span: Span, diags: &mut Vec<Diagnostic>| -> Vec<&SourceBlock> {
         let bare = reference.strip_prefix("source.").unwrap_or(reference);
-        if let Some(s) = sources.iter().find(|s| s.address() == bare) {
-            return Some(s);
+        if let Some(found) = exact.get(bare) {
+            return vec![*found];
+        }
+        if let Some(instances) = groups.get(bare) {
+            return instances.clone();
         }
         let d = Diagnostic::error(span, format!("the build refers to an unknown source `{bare}`"));
         diags.push(match suggest(bare, &address_refs) {
@@ -221,7 +380,7 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
             None if address_refs.is_empty() => d.with_hint("the template declares no source blocks"),
             None => d.with_hint(format!("the sources declared are {}", crate::eval::quote_list(&address_refs))),
         });
-        None
+        Vec::new()
     };
     if let Some(attr) = body.attribute("sources") {
         let items: Vec<(String, Span)> = match &attr.expr.kind {
@@ -246,13 +405,14 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
             }
         };
         for (reference, span) in items {
-            if let Some(s) = resolve(&reference, span, diags) {
+            for s in resolve(&reference, span, diags) {
                 out.sources.push(SourceUse {
                     reference: s.address(),
                     kind: s.kind.clone(),
                     name: s.name.clone(),
                     span,
                     overrides: None,
+                    each: s.each.clone(),
                 });
             }
         }
@@ -261,15 +421,24 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
         match inner.ident.name.as_str() {
             "source" => {
                 let Some(reference) = schema::one_label(inner, "source", "type.name", diags) else { continue };
-                let Some(s) = resolve(&reference, inner.labels[0].span, diags) else { continue };
-                let name = string_attr(&inner.body, "name", ctx, diags).unwrap_or_else(|| s.name.clone());
-                out.sources.push(SourceUse {
-                    reference: s.address(),
-                    kind: s.kind.clone(),
-                    name,
-                    span: inner.header_span(),
-                    overrides: Some(inner.body.clone()),
-                });
+                let found = resolve(&reference, inner.labels[0].span, diags);
+                let rename = string_attr(&inner.body, "name", ctx, diags);
+                for s in found {
+                    // Renaming a `for_each` source renames each instance: `new["key"]`.
+                    let name = match (&rename, &s.each) {
+                        (Some(n), Some(each)) => format!("{n}[{}]", quote_key(&each.key)),
+                        (Some(n), None) => n.clone(),
+                        (None, _) => s.name.clone(),
+                    };
+                    out.sources.push(SourceUse {
+                        reference: s.address(),
+                        kind: s.kind.clone(),
+                        name,
+                        span: inner.header_span(),
+                        overrides: Some(inner.body.clone()),
+                        each: s.each.clone(),
+                    });
+                }
             }
             "provisioner" => {
                 if let Some(step) = step(inner, "provisioner", ctx, diags) {
@@ -320,16 +489,16 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
                 .with_hint("add sources = [\"source.<type>.<name>\"] naming the sources to build"),
         );
     }
-    let mut seen: Vec<(String, Span)> = Vec::new();
+    let mut seen: HashMap<String, Span> = HashMap::new();
     for s in &out.sources {
-        if let Some((_, first)) = seen.iter().find(|(a, _)| *a == s.address()) {
+        if let Some(first) = seen.get(&s.address()) {
             diags.push(
                 Diagnostic::error(s.span, format!("the build uses the source `{}` twice", s.address()))
                     .with_label(*first, "first used here")
                     .with_hint("give an inline source block a distinct `name = ...` to build it twice"),
             );
         } else {
-            seen.push((s.address(), s.span));
+            seen.insert(s.address(), s.span);
         }
     }
     out

@@ -64,16 +64,11 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
     let mut body = Body { items: Vec::new(), span };
     for (key, key_span, v) in items {
         match TOP_BLOCKS.iter().find(|(k, _)| *k == key) {
-            Some((_, labels)) => blocks(&mut body, &key, key_span, v, *labels, 0)?,
+            Some((_, labels)) => blocks_with(&mut body, &key, key_span, v, *labels, Vec::new())?,
             None => body.items.push(Structure::Attribute(attribute(file, key, key_span, v)?)),
         }
     }
     Ok(body)
-}
-
-fn blocks(out: &mut Body, kind: &str, kind_span: Span, v: Json, labels_left: usize, depth: usize) -> Result<(), Vec<Diagnostic>> {
-    let _ = depth;
-    blocks_with(out, kind, kind_span, v, labels_left, Vec::new())
 }
 
 fn blocks_with(
@@ -109,7 +104,7 @@ fn blocks_with(
             for (key, key_span, inner) in items {
                 let nested = NESTED_BLOCKS.iter().find(|(k, _)| *k == key);
                 let is_block = nested.is_some() && matches!(inner, Json::Object(..) | Json::Array(..));
-                if is_block && !(key == "filters") {
+                if is_block && key != "filters" {
                     blocks_with(&mut body, &key, key_span, inner, nested.map_or(0, |n| n.1), Vec::new())?;
                 } else {
                     let file = key_span.file;

@@ -13,7 +13,7 @@ mod schema;
 pub mod variables;
 pub mod version;
 
-pub use blocks::{BuildBlock, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
+pub use blocks::{BuildBlock, Each, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
 pub use body::{AttrValue, BlockValue, BodyValue};
 pub use locals::{DataSource, Local};
 pub use variables::{Origin, VarArg, Variable};
@@ -137,6 +137,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
 
     let mut packer_block = PackerBlock::default();
     let mut source_blocks: Vec<blocks::SourceBlock> = Vec::new();
+    let mut declared: std::collections::HashMap<String, Span> = std::collections::HashMap::new();
     let mut registry = None;
     for body in &bodies {
         for block in body.blocks() {
@@ -150,15 +151,27 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
                 }
                 "source" => {
                     if let Some(s) = blocks::source(block, &mut diags) {
-                        if let Some(first) = source_blocks.iter().find(|o| o.address() == s.address()) {
+                        if let Some(first) = declared.get(&s.address()) {
                             diags.push(
                                 Diagnostic::error(s.span, format!("the source `{}` is declared twice", s.address()))
-                                    .with_label(first.span, "first declared here")
+                                    .with_label(*first, "first declared here")
                                     .with_hint("source names must be unique per type"),
                             );
                             continue;
                         }
-                        source_blocks.push(s);
+                        declared.insert(s.address(), s.span);
+                        if s.for_each.is_none() {
+                            source_blocks.push(s);
+                            continue;
+                        }
+                        for instance in blocks::expand_for_each(s, &ctx, &mut diags) {
+                            if declared.insert(instance.address(), instance.span).is_some() {
+                                diags.push(Diagnostic::error(instance.span, format!("the source `{}` is declared twice", instance.address()))
+                                    .with_hint("a `for_each` instance has the same name as another source block"));
+                                continue;
+                            }
+                            source_blocks.push(instance);
+                        }
                     }
                 }
                 "hcp_packer_registry" => {
@@ -261,30 +274,28 @@ impl Template {
             b.insert((*field).into(), Value::Unknown(Type::String));
         }
         ctx.variables.insert("build".into(), Value::Object(b));
+        if let Some(each) = &use_.each {
+            ctx.variables.insert("each".into(), each.object());
+        }
+        ctx
+    }
+
+    /// The context `kiln console` evaluates in: the template's, plus `source` and `build`, whose
+    /// values are known only inside a build.
+    pub fn console_context(&self) -> Context {
+        let mut ctx = self.context.clone();
+        let object = |fields: &[&str]| {
+            Type::Object(fields.iter().map(|f| (f.to_string(), Type::String)).collect())
+        };
+        ctx.variables.insert("source".into(), Value::Unknown(object(&["name", "type"])));
+        ctx.variables.insert("build".into(), Value::Unknown(object(BUILD_TIME_FIELDS)));
         ctx
     }
 
     /// The source's body with a build's inline overrides applied.
     pub fn source_body(&self, use_: &SourceUse) -> Option<(&SourceBlock, Body)> {
         let block = self.sources.iter().find(|s| s.address() == use_.reference)?;
-        let Some(overrides) = &use_.overrides else {
-            return Some((block, block.body.clone()));
-        };
-        let mut body = block.body.clone();
-        for item in &overrides.items {
-            match item {
-                Structure::Attribute(a) if a.name.name == "name" => {}
-                Structure::Attribute(a) => {
-                    body.items.retain(|i| !matches!(i, Structure::Attribute(x) if x.name.name == a.name.name));
-                    body.items.push(item.clone());
-                }
-                Structure::Block(b) => {
-                    body.items.retain(|i| !matches!(i, Structure::Block(x) if x.ident.name == b.ident.name));
-                    body.items.push(item.clone());
-                }
-            }
-        }
-        Some((block, body))
+        Some((block, use_.body(block)))
     }
 
     /// Check every build: each source's plugin config, each provisioner's and post-processor's

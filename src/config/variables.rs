@@ -305,10 +305,10 @@ pub fn assign(
     }
 }
 
-/// A value given as text (`-var`, `PKR_VAR_`): a string for string-typed and untyped variables,
-/// an HCL expression otherwise.
+/// A value given as text (`-var`, `PKR_VAR_`): literal text for primitive and untyped variables
+/// (converted to their type), an HCL expression for collections and objects.
 fn raw_value(raw: &str, var: &Variable, sources: &mut SourceMap, ctx: &Context) -> Result<Value, Diagnostic> {
-    let as_string = matches!(var.ty, Type::String | Type::Dynamic) || !var.typed;
+    let as_string = var.ty.is_primitive() || var.ty == Type::Dynamic || !var.typed;
     let v = if as_string {
         Value::String(raw.to_string())
     } else {

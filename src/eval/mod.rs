@@ -163,6 +163,11 @@ impl Evaluator<'_> {
     }
 
     fn object_key(&mut self, key: &Expr) -> Result<String> {
+        if matches!(key.kind, ExprKind::GetAttr(..) | ExprKind::Index(..)) {
+            // `{ var.name = 1 }` reads like a literal name but is a reference: HCL refuses to guess.
+            return Err(Diagnostic::error(key.span, "ambiguous object key")
+                .with_hint("wrap the key in parentheses to use its value, `(var.name) = ...`, or quote it to use it as text"));
+        }
         let v = self.eval(key)?;
         match v.unmark().0 {
             Value::Null => Err(Diagnostic::error(key.span, "an object key cannot be null")),
@@ -422,14 +427,19 @@ impl Evaluator<'_> {
                 };
                 if f.grouped {
                     groups.entry(key).or_default().push(value);
-                } else if object.contains_key(&key) {
-                    return Err(Diagnostic::error(
-                        key_expr.span,
-                        format!("two elements produce the key \"{key}\""),
-                    )
-                    .with_hint("add `...` after the value expression to group the values of equal keys into lists"));
                 } else {
-                    object.insert(key, value);
+                    match object.entry(key) {
+                        std::collections::btree_map::Entry::Occupied(e) => {
+                            return Err(Diagnostic::error(
+                                key_expr.span,
+                                format!("two elements produce the key \"{}\"", e.key()),
+                            )
+                            .with_hint("add `...` after the value expression to group the values of equal keys into lists"));
+                        }
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
+                    }
                 }
             }
         }

@@ -125,7 +125,9 @@ fn lines_for_format(tokens: &[WriterToken]) -> Vec<Line> {
             }
             // Only the first `=` counts, and only when what follows it closes every bracket it
             // opens: an `=` followed by `{` starts a multi-line value, which is not aligned.
-            if let Some(eq) = (lead.start + 1..lead.end).find(|&i| tokens[i].kind == TokenKind::Equal) {
+            if let Some(eq) =
+                (lead.start + 1..lead.end).find(|&i| tokens[i].kind == TokenKind::Equal)
+            {
                 let net: i64 = tokens[eq..lead.end].iter().map(bracket_change).sum();
                 if net == 0 {
                     line.assign = Some(eq..lead.end);
@@ -160,7 +162,10 @@ fn format_indent(tokens: &mut [WriterToken], lines: &[Line]) {
             }
         }
         if let Some(assign) = &line.assign {
-            net += tokens[assign.clone()].iter().map(bracket_change).sum::<i64>();
+            net += tokens[assign.clone()]
+                .iter()
+                .map(bracket_change)
+                .sum::<i64>();
         }
         if net > 0 {
             tokens[first].spaces = 2 * indents.len();
@@ -270,12 +275,20 @@ fn columns(tokens: &[WriterToken], cell: &Range<usize>) -> usize {
 /// Align the `=` of consecutive one-line attributes, then the trailing comments of consecutive
 /// commented lines.
 fn format_cells(tokens: &mut [WriterToken], lines: &[Line]) {
-    align(tokens, lines, |line| line.assign.clone(), |tokens, line| {
-        columns(tokens, &line.lead)
-    });
-    align(tokens, lines, |line| line.comment.clone(), |tokens, line| {
-        columns(tokens, &line.lead) + line.assign.as_ref().map_or(0, |a| columns(tokens, a))
-    });
+    align(
+        tokens,
+        lines,
+        |line| line.assign.clone(),
+        |tokens, line| columns(tokens, &line.lead),
+    );
+    align(
+        tokens,
+        lines,
+        |line| line.comment.clone(),
+        |tokens, line| {
+            columns(tokens, &line.lead) + line.assign.as_ref().map_or(0, |a| columns(tokens, a))
+        },
+    );
 }
 
 /// For every run of consecutive lines that have the cell `cell` picks, put the cell one column

@@ -669,7 +669,18 @@ mod tests {
         let got: Vec<TokenKind> = kinds(r#""${ {a=1} }""#).into_iter().map(|t| t.0).collect();
         assert_eq!(
             got,
-            [OQuote, TemplateInterp, OBrace, Ident, Equal, NumberLit, CBrace, TemplateSeqEnd, CQuote, Eof]
+            [
+                OQuote,
+                TemplateInterp,
+                OBrace,
+                Ident,
+                Equal,
+                NumberLit,
+                CBrace,
+                TemplateSeqEnd,
+                CQuote,
+                Eof
+            ]
         );
     }
 }

@@ -18,15 +18,11 @@ pub fn columns(text: &str) -> usize {
         if boundary {
             count += 1;
         }
-        if is_regional_indicator(c) {
-            regional_run = if boundary && regional_run % 2 == 0 {
-                1
-            } else {
-                regional_run + 1
-            };
-        } else {
-            regional_run = 0;
-        }
+        regional_run = match (is_regional_indicator(c), boundary) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => regional_run + 1,
+        };
         emoji_run = if is_pictographic(c) {
             true
         } else {
@@ -63,7 +59,7 @@ fn is_boundary(prev: char, c: char, regional_run: usize, emoji_run: bool) -> boo
         return false;
     }
     if is_regional_indicator(prev) && is_regional_indicator(c) {
-        return regional_run % 2 == 0;
+        return regional_run.is_multiple_of(2);
     }
     true
 }
@@ -142,7 +138,7 @@ fn hangul(c: char) -> Option<Hangul> {
         '\u{1100}'..='\u{115f}' | '\u{a960}'..='\u{a97c}' => Hangul::L,
         '\u{1160}'..='\u{11a7}' | '\u{d7b0}'..='\u{d7c6}' => Hangul::V,
         '\u{11a8}'..='\u{11ff}' | '\u{d7cb}'..='\u{d7fb}' => Hangul::T,
-        '\u{ac00}'..='\u{d7a3}' if (c as u32 - 0xac00) % 28 == 0 => Hangul::Lv,
+        '\u{ac00}'..='\u{d7a3}' if (c as u32 - 0xac00).is_multiple_of(28) => Hangul::Lv,
         '\u{ac00}'..='\u{d7a3}' => Hangul::Lvt,
         _ => return None,
     })

@@ -131,10 +131,14 @@ pub struct ObjectItem {
 }
 
 impl ObjectItem {
-    /// The literal key name when the key is a bare identifier (`{ foo = 1 }`).
+    /// The literal key name when the key is a bare identifier (`{ foo = 1 }`); the keywords
+    /// `null`, `true` and `false` written bare are names here too, as in HCL.
     pub fn bare_key(&self) -> Option<&str> {
         match &self.key.kind {
             ExprKind::Variable(ident) => Some(&ident.name),
+            ExprKind::Null => Some("null"),
+            ExprKind::Bool(true) => Some("true"),
+            ExprKind::Bool(false) => Some("false"),
             _ => None,
         }
     }

@@ -70,7 +70,7 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
         return Diagnostic::error(Span::new(file, at, at + 2), "unterminated comment: this `/*` has no `*/`")
             .with_hint("close the comment with `*/`");
     }
-    if has(&[Rule::identifier, Rule::attr_index]) && text[..at].ends_with('.') {
+    if has(&[Rule::identifier, Rule::attr_index]) && text[..at].trim_end().ends_with('.') {
         return Diagnostic::error(span, format!("expected an attribute name after `.`, found {}", found.text))
             .with_hint("write `object.name`, or `list[0]` to index");
     }
@@ -328,12 +328,10 @@ fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
             match c {
                 b'\\' => i += 1,
                 b'"' => in_string = false,
-                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') => {
-                    if bytes.get(i.wrapping_sub(1)) != Some(&c) {
-                        stack.push(('$', i));
-                        in_string = false;
-                        i += 1;
-                    }
+                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') && bytes.get(i.wrapping_sub(1)) != Some(&c) => {
+                    stack.push(('$', i));
+                    in_string = false;
+                    i += 1;
                 }
                 b'\n' => in_string = false,
                 _ => {}

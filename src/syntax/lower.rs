@@ -704,7 +704,6 @@ impl<'a> Lower<'a> {
                         expr,
                         strip_left,
                         strip_right,
-                        span,
                     });
                 }
                 Rule::template_directive => {
@@ -722,6 +721,8 @@ impl<'a> Lower<'a> {
                         span,
                     });
                 }
+                // A template file's pairs end with pest's end-of-input marker.
+                Rule::EOI => {}
                 rule => unreachable!("unexpected {rule:?} in a template"),
             }
         }

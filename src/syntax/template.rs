@@ -12,7 +12,6 @@ pub(super) enum Flat {
         expr: Expr,
         strip_left: bool,
         strip_right: bool,
-        span: Span,
     },
     Directive {
         directive: Directive,

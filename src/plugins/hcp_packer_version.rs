@@ -1,0 +1,51 @@
+//! Data source `hcp-packer-version`: the release a channel of a product points at, read from
+//! the registry (and its deprecated predecessor, `hcp-packer-iteration`).
+
+use crate::config::BodyValue;
+use crate::diagnostic::Diagnostic;
+use serde::Deserialize;
+
+/// The hcp-packer-version data source's config.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The product (HCP Packer's bucket).
+    pub bucket_name: String,
+    /// The channel to read.
+    pub channel_name: String,
+}
+
+/// Fields of the data source's value.
+pub const OUTPUT_FIELDS: &[&str] = &[
+    "author_id",
+    "bucket_name",
+    "created_at",
+    "fingerprint",
+    "id",
+    "name",
+    "status",
+    "updated_at",
+    "channel_id",
+];
+
+impl Config {
+    /// Everything Packer checks is a required field.
+    pub fn validate(&self, _body: &BodyValue) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+}
+
+/// The deprecated hcp-packer-iteration data source's config.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+pub struct IterationConfig {
+    /// The product (HCP Packer's bucket).
+    pub bucket_name: String,
+    /// The channel to read.
+    pub channel: String,
+}
+
+impl IterationConfig {
+    /// Everything Packer checks is a required field.
+    pub fn validate(&self, _body: &BodyValue) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+}
