@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use kiln::source::FileId;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed-template.pkr.hcl");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/seed-template.pkr.hcl"
+);
 
 /// Time one round should take; with `ROUNDS` rounds each parser runs for at least 2 s.
 const ROUND_TARGET: Duration = Duration::from_millis(500);
@@ -272,13 +275,13 @@ fn report_wall_time(label: &str, command: &mut Command, runs: usize, binary: &Pa
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let exit = if warm_up.success() {
-        String::new()
-    } else {
-        format!(" (exits {warm_up}: timing covers a rejection)")
+    let exit = match warm_up.code() {
+        Some(0) => String::new(),
+        Some(code) => format!(", exit code {code}: the timing covers a rejection"),
+        None => ", killed by a signal".to_string(),
     };
     println!(
-        "{label}: median {:.2} ms, min {:.2} ms over {runs} runs ({}){exit}",
+        "{label}: median {:.2} ms, min {:.2} ms over {runs} runs ({}{exit})",
         ms(times[times.len() / 2]),
         ms(times[0]),
         binary.display()

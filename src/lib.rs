@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod format;
 pub mod functions;
+pub mod plan;
 pub mod plugins;
 pub mod syntax;
 pub mod value;

@@ -3,5 +3,6 @@
 mod config;
 mod eval;
 mod fmt;
+mod plan;
 mod syntax;
 mod test;

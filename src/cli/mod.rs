@@ -1,8 +1,10 @@
 //! The `kiln` command line: Packer's flag spellings, subcommands, exit codes.
 
 mod args;
+mod build;
 mod console;
 mod fmt;
+mod graph;
 mod inspect;
 mod template;
 mod validate;
@@ -31,6 +33,10 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Evaluate expressions read from standard input.
     Console(console::ConsoleArgs),
+    /// Print a template's execution graph (text, dot, mermaid, json or svg).
+    Graph(graph::GraphArgs),
+    /// Build the images (for now only -dry-run, which prints what a build would do).
+    Build(build::BuildArgs),
 }
 
 /// Run the program on the process arguments and return the exit code.
@@ -50,6 +56,8 @@ pub fn main() -> i32 {
         Command::Fmt(a) => fmt::run(a, color),
         Command::Inspect(a) => inspect::run(a, &argv, color),
         Command::Console(a) => console::run(a, &argv, color),
+        Command::Graph(a) => graph::run(a, &argv, color),
+        Command::Build(a) => build::run(a, &argv, color),
     };
     match result {
         Ok(code) => code,

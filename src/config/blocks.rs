@@ -483,7 +483,8 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
             _ => {}
         }
     }
-    if out.sources.is_empty() {
+    let wrote_sources = body.attribute("sources").is_some() || body.blocks().any(|b| b.ident.name == "source");
+    if !wrote_sources {
         diags.push(
             Diagnostic::error(block.header_span(), format!("the build `{}` uses no sources", out.display_name()))
                 .with_hint("add sources = [\"source.<type>.<name>\"] naming the sources to build"),

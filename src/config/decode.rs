@@ -40,7 +40,16 @@ pub fn decode_as<T: DeserializeOwned>(body: &BodyValue, what: &str) -> Result<T,
     match result {
         Ok(value) if diagnostics.is_empty() => return Ok(value),
         Ok(_) => {}
-        Err(error) => diagnostics.push(error.into_diagnostic(body.span)),
+        Err(error) => {
+            // "missing `ami_name`" says nothing new after "unknown `ami_nme`, did you mean `ami_name`?".
+            let explained = error.missing.is_some_and(|field| {
+                let hint = format!("did you mean `{field}`?");
+                diagnostics.iter().any(|d| d.hint.as_deref() == Some(hint.as_str()))
+            });
+            if !explained {
+                diagnostics.push(error.into_diagnostic(body.span));
+            }
+        }
     }
     let mut unique: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {

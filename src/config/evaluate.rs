@@ -25,15 +25,17 @@ pub fn body_except(body: &Body, span: Span, ctx: &Context, skip: &[&str], diags:
                 if skip.contains(&a.name.name.as_str()) {
                     continue;
                 }
-                match ctx.eval(&a.expr) {
-                    Ok(value) => out.attrs.push(AttrValue {
-                        name: a.name.name.clone(),
-                        name_span: a.name.span,
-                        value,
-                        value_span: a.expr.span,
-                    }),
-                    Err(d) => diags.push(d),
-                }
+                // A failed attribute stays, unknown, so it is not also reported as missing.
+                let value = ctx.eval(&a.expr).unwrap_or_else(|d| {
+                    diags.push(d);
+                    Value::Unknown(Type::Dynamic)
+                });
+                out.attrs.push(AttrValue {
+                    name: a.name.name.clone(),
+                    name_span: a.name.span,
+                    value,
+                    value_span: a.expr.span,
+                });
             }
             Structure::Block(b) if b.ident.name == "dynamic" => dynamic(b, ctx, &mut out, diags),
             Structure::Block(b) => {
@@ -122,5 +124,4 @@ fn dynamic(block: &Block, ctx: &Context, out: &mut BodyValue, diags: &mut Vec<Di
             span: block.span,
         });
     }
-    let _ = Type::Dynamic;
 }

@@ -3,7 +3,7 @@
 use super::evaluate;
 use super::schema::{self, Schema};
 use super::BodyValue;
-use crate::diagnostic::{suggest, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::eval::{references, Context};
 use crate::plugins::{self, PluginConfig, PluginKind};
 use crate::source::Span;
@@ -147,7 +147,6 @@ pub fn evaluate_all(
         local_nodes.insert(name, graph.add_node(Node::Local(name)));
     }
     let data_nodes: Vec<NodeIndex> = (0..data.len()).map(|i| graph.add_node(Node::Data(i))).collect();
-    let local_names: Vec<&str> = locals.keys().map(String::as_str).collect();
     let mut edges = Vec::new();
     for (name, local) in &locals {
         for r in references(&local.expr) {
@@ -161,17 +160,8 @@ pub fn evaluate_all(
     }
     for (from, r) in edges {
         let target = match (r.root.as_str(), r.path.as_slice()) {
-            ("local", [name, ..]) => match local_nodes.get(name.as_str()) {
-                Some(n) => Some(*n),
-                None => {
-                    let d = Diagnostic::error(r.span, format!("there is no local named `{name}`"));
-                    diags.push(match suggest(name, &local_names) {
-                        Some(s) => d.with_hint(format!("did you mean `local.{s}`?")),
-                        None => d.with_hint("declare it in a locals block"),
-                    });
-                    None
-                }
-            },
+            // An unknown name is reported when the expression is evaluated.
+            ("local", [name, ..]) => local_nodes.get(name.as_str()).copied(),
             ("data", [kind, name, ..]) => data
                 .iter()
                 .position(|d| &d.kind == kind && &d.name == name)
@@ -210,13 +200,8 @@ pub fn evaluate_all(
             Node::Data(i) => {
                 let d = &data[i];
                 let config = evaluate::body(&d.body, d.span, ctx, diags);
-                let plugin = match plugins::decode(PluginKind::DataSource, &d.kind, d.kind_span, &config) {
-                    Ok(p) => Some(p),
-                    Err(ds) => {
-                        diags.extend(ds);
-                        None
-                    }
-                };
+                let (plugin, found) = plugins::check(PluginKind::DataSource, &d.kind, d.kind_span, &config);
+                diags.extend(found);
                 data_values
                     .entry(d.kind.clone())
                     .or_default()

@@ -307,9 +307,7 @@ impl Template {
                 let Some((block, body)) = self.source_body(use_) else { continue };
                 let ctx = self.source_context(build, use_);
                 let config = evaluate::body_except(&body, block.span, &ctx, &["name"], &mut diags);
-                if let Err(d) = plugins::decode(PluginKind::Builder, &block.kind, block.kind_span, &config) {
-                    diags.extend(d);
-                }
+                diags.extend(plugins::check(PluginKind::Builder, &block.kind, block.kind_span, &config).1);
                 legacy::check_body(&config, &mut diags);
             }
             let ctx = match build.sources.first() {
@@ -324,9 +322,7 @@ impl Template {
                 .chain(build.post_processors.iter().flatten().map(|s| (PluginKind::PostProcessor, s)));
             for (kind, step) in steps {
                 let config = evaluate::body_except(&step.body, step.span, &ctx, blocks::STEP_META, &mut diags);
-                if let Err(d) = plugins::decode(kind, &step.kind, step.kind_span, &config) {
-                    diags.extend(d);
-                }
+                diags.extend(plugins::check(kind, &step.kind, step.kind_span, &config).1);
                 self.check_only_except(build, step, &mut diags);
             }
         }

@@ -29,6 +29,8 @@ pub struct Variable {
     pub value: Value,
     /// Where the final value came from.
     pub origin: Origin,
+    /// The declaration itself had errors; a missing value is then not reported again.
+    pub broken: bool,
 }
 
 /// A `validation { condition, error_message }` block.
@@ -97,6 +99,7 @@ pub fn declare(bodies: &[&Body], ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
 }
 
 fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Variable> {
+    let before = diags.len();
     let name = schema::one_label(block, "variable", "name", diags)?;
     schema::check(&block.body, &VARIABLE_SCHEMA, diags);
     let mut var = Variable {
@@ -111,6 +114,7 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
         validations: Vec::new(),
         value: Value::Null,
         origin: Origin::Unset,
+        broken: false,
     };
     if !valid_name(&name) {
         diags.push(
@@ -171,6 +175,7 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
             ),
         }
     }
+    var.broken = crate::diagnostic::has_errors(&diags[before..]);
     Some(var)
 }
 
@@ -188,6 +193,7 @@ fn declare_legacy(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
                         None
                     }
                 };
+                let broken = default.is_none();
                 out.push(Variable {
                     name: attr.name.name.clone(),
                     span: attr.name.span,
@@ -200,6 +206,7 @@ fn declare_legacy(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
                     validations: Vec::new(),
                     value: Value::Null,
                     origin: Origin::Unset,
+                    broken,
                 });
             }
             Structure::Block(b) => diags.push(
@@ -238,7 +245,8 @@ fn typed_value(v: Value, var: &Variable) -> Result<Value, String> {
     if v.is_null() && !var.nullable {
         return Err("the value must not be null (the variable sets nullable = false)".into());
     }
-    value::convert(v, &var.ty).map_err(|e| e.to_string())
+    // Marked before converting, so a conversion error cannot quote a secret.
+    value::convert(v.mark_if(var.sensitive), &var.ty).map_err(|e| e.to_string())
 }
 
 /// Everything that assigns values: the environment, variable files and flags.
@@ -287,7 +295,7 @@ pub fn assign(
         }
     }
     for var in vars.values_mut() {
-        if var.origin == Origin::Unset && input.allow_unset {
+        if var.origin == Origin::Unset && (input.allow_unset || var.broken) {
             var.value = Value::Unknown(var.ty.clone());
         } else if var.origin == Origin::Unset {
             diags.push(
@@ -446,7 +454,8 @@ pub fn validate(vars: &BTreeMap<String, Variable>, ctx: &Context, diags: &mut Ve
             if ok {
                 continue;
             }
-            let message = match vctx.eval(&v.error_message).map(|m| m.unmark().0.clone()) {
+            let message = match vctx.eval(&v.error_message) {
+                Ok(m) if m.contains_sensitive() => "the value is not valid (the error message uses a sensitive value, so it is not shown)".into(),
                 Ok(Value::String(s)) => s,
                 _ => "the value is not valid".into(),
             };

@@ -94,7 +94,24 @@ impl Evaluator<'_> {
             }
             ExprKind::GetAttr(target, name) => {
                 let target_value = self.eval(target)?;
-                ops::get_attr(target_value, &name.name, name.span, target.span)
+                ops::get_attr(target_value, &name.name, name.span, target.span).map_err(|mut d| {
+                    // `var.x`, `local.x`: name what is missing in the template's own words.
+                    if let ExprKind::Variable(root) = &target.kind {
+                        let noun = match root.name.as_str() {
+                            "var" => Some("variable"),
+                            "local" => Some("local"),
+                            _ => None,
+                        };
+                        if let (Some(noun), true) = (noun, d.message.starts_with("this object has no attribute")) {
+                            d.message = format!("there is no {noun} named `{}`", name.name);
+                            d.span = Some(target.span.to(name.span));
+                            if let Some(h) = d.hint.take() {
+                                d.hint = Some(h.replace("did you mean `", &format!("did you mean `{}.", root.name)));
+                            }
+                        }
+                    }
+                    d
+                })
             }
             ExprKind::Index(target, key) => {
                 let target_value = self.eval(target)?;
@@ -486,9 +503,16 @@ impl Evaluator<'_> {
                 arg_spans.push(arg.span);
             }
         }
+        let secret = args.iter().any(Value::contains_sensitive);
         functions::call(name, args, &self.ctx.functions).map_err(|err| {
             let at = err.arg.and_then(|i| arg_spans.get(i).copied()).unwrap_or(span);
-            Diagnostic::error(at, format!("{name}(): {}", err.message))
+            // A function's message may quote its arguments; never when one is sensitive.
+            let message = if secret {
+                "the call failed (details hidden: an argument is sensitive)".to_string()
+            } else {
+                err.message
+            };
+            Diagnostic::error(at, format!("{name}(): {message}"))
         })
     }
 }

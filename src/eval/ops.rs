@@ -138,11 +138,11 @@ pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span
 pub(super) fn unary(op: UnaryOp, v: Value, span: Span) -> Result<Value> {
     let (v, marked) = v.unmark_deep();
     let result = match op {
-        UnaryOp::Negate => match number(v, span, "operand")? {
+        UnaryOp::Negate => match number(v, span, "operand", marked)? {
             Some(n) => Value::Number(n.neg()),
             None => Value::Unknown(Type::Number),
         },
-        UnaryOp::Not => match boolean(v, span, "operand")? {
+        UnaryOp::Not => match boolean(v, span, "operand", marked)? {
             Some(b) => Value::Bool(!b),
             None => Value::Unknown(Type::Bool),
         },
@@ -150,7 +150,7 @@ pub(super) fn unary(op: UnaryOp, v: Value, span: Span) -> Result<Value> {
     Ok(result.mark_if(marked))
 }
 
-fn number(v: Value, span: Span, which: &str) -> Result<Option<Number>> {
+fn number(v: Value, span: Span, which: &str, secret: bool) -> Result<Option<Number>> {
     match v {
         Value::Unknown(_) => Ok(None),
         Value::Null => Err(Diagnostic::error(span, format!("the {which} is null"))
@@ -159,13 +159,13 @@ fn number(v: Value, span: Span, which: &str) -> Result<Option<Number>> {
             Ok(Value::Number(n)) => Ok(Some(n)),
             _ => Err(Diagnostic::error(
                 span,
-                format!("the {which} must be a number, not {}", describe(&other)),
+                format!("the {which} must be a number, not {}", describe(&other, secret)),
             )),
         },
     }
 }
 
-fn boolean(v: Value, span: Span, which: &str) -> Result<Option<bool>> {
+fn boolean(v: Value, span: Span, which: &str, secret: bool) -> Result<Option<bool>> {
     match v {
         Value::Unknown(_) => Ok(None),
         Value::Null => Err(Diagnostic::error(span, format!("the {which} is null"))
@@ -174,14 +174,16 @@ fn boolean(v: Value, span: Span, which: &str) -> Result<Option<bool>> {
             Ok(Value::Bool(b)) => Ok(Some(b)),
             _ => Err(Diagnostic::error(
                 span,
-                format!("the {which} must be a bool, not {}", describe(&other)),
+                format!("the {which} must be a bool, not {}", describe(&other, secret)),
             )),
         },
     }
 }
 
-fn describe(v: &Value) -> String {
+/// The value for a message; a sensitive value is named by its kind only.
+fn describe(v: &Value, secret: bool) -> String {
     match v {
+        _ if secret => format!("a sensitive {}", v.kind_name()),
         Value::String(s) => format!("the string \"{s}\""),
         other => format!("a {}", other.kind_name()),
     }
@@ -204,16 +206,16 @@ pub(super) fn binary(op: BinaryOp, l: Value, r: Value, ls: Span, rs: Span, span:
             }
         }
         And | Or => {
-            let a = boolean(l, ls, "left operand")?;
-            let b = boolean(r, rs, "right operand")?;
+            let a = boolean(l, ls, "left operand", lm)?;
+            let b = boolean(r, rs, "right operand", rm)?;
             match (a, b) {
                 (Some(a), Some(b)) => Value::Bool(if op == And { a && b } else { a || b }),
                 _ => Value::Unknown(Type::Bool),
             }
         }
         _ => {
-            let a = number(l, ls, "left operand")?;
-            let b = number(r, rs, "right operand")?;
+            let a = number(l, ls, "left operand", lm)?;
+            let b = number(r, rs, "right operand", rm)?;
             let (Some(a), Some(b)) = (a, b) else {
                 let t = if matches!(op, Less | LessEqual | Greater | GreaterEqual) {
                     Type::Bool

@@ -46,10 +46,10 @@ fn to(args: &Args, want: Type) -> Result<Value, FunctionError> {
         let message = match (v, &want) {
             _ if args.marked => format!("cannot convert this sensitive {kind} to {target}"),
             (Value::String(s), Type::Bool) => {
-                format!("cannot convert {s:?} to bool; only the strings \"true\" or \"false\" are allowed")
+                format!("cannot convert {s:?} to bool: only the strings \"true\" or \"false\" are allowed")
             }
             (Value::String(s), Type::Number) => {
-                format!("cannot convert {s:?} to number; given string must be a decimal representation of a number")
+                format!("cannot convert {s:?} to number: string must be a decimal representation of a number")
             }
             _ => format!("cannot convert {kind} to {target}"),
         };
@@ -62,7 +62,14 @@ pub fn sensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErro
 }
 
 pub fn nonsensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    Ok(args.get(0).unmark().0.clone())
+    match args.get(0) {
+        Value::Sensitive(inner) => Ok(inner.unmark().0.clone()),
+        Value::Unknown(ty) => Ok(Value::Unknown(ty.clone())),
+        _ => Err(args.err(
+            0,
+            "the given value is not sensitive, so this call is redundant",
+        )),
+    }
 }
 
 pub fn issensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
@@ -114,7 +121,8 @@ mod tests {
         assert_eq!(ok("sensitive", vec![s("x")]), secret);
         assert_eq!(ok("sensitive", vec![Value::Null]), Value::Null.sensitive());
         assert_eq!(ok("nonsensitive", vec![secret.clone()]), s("x"));
-        assert_eq!(ok("nonsensitive", vec![s("x")]), s("x"));
+        assert!(fails("nonsensitive", vec![s("x")])
+            .contains("not sensitive, so this call is redundant"));
         assert_eq!(ok("issensitive", vec![secret]), Value::Bool(true));
         assert_eq!(ok("issensitive", vec![s("x")]), Value::Bool(false));
         assert_eq!(

@@ -101,9 +101,7 @@ fn pem_block(text: &str) -> Option<PemBlock> {
     loop {
         let start = rest.find("-----BEGIN ")?;
         let after = &rest[start + "-----BEGIN ".len()..];
-        let Some(line_end) = after.find('\n').or(Some(after.len())) else {
-            return None;
-        };
+        let line_end = after.find('\n').unwrap_or(after.len());
         let header = after[..line_end].trim_end_matches('\r');
         let Some(label) = header.strip_suffix("-----") else {
             rest = after;

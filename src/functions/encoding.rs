@@ -184,7 +184,7 @@ impl TextEncoding {
                         _ => {}
                     }
                 }
-                if body.len() % 2 != 0 {
+                if !body.len().is_multiple_of(2) {
                     return None;
                 }
                 let units: Vec<u16> = body

@@ -288,7 +288,6 @@ fn walk(mut dir: String, components: &[&str], out: &mut Vec<String>) -> Result<(
         })
         .collect();
     entries.sort();
-    let mut i = i;
     let mut last = i + 1 == components.len();
     if component == "**" {
         for (name, is_dir) in &entries {
@@ -370,34 +369,73 @@ fn class_end(p: &[char], start: usize) -> Option<usize> {
     None
 }
 
+/// How many brace alternatives one component may expand to.
+const BRACE_LIMIT: usize = 4096;
+
 /// Match one path component against one pattern component.
 fn matches(p: &[char], s: &[char]) -> bool {
-    let Some(&c) = p.first() else {
-        return s.is_empty();
-    };
-    match c {
-        '*' => (0..=s.len()).any(|k| matches(&p[1..], &s[k..])),
-        '?' => !s.is_empty() && matches(&p[1..], &s[1..]),
-        '\\' => p.get(1).is_some_and(|e| s.first() == Some(e)) && matches(&p[2..], &s[1..]),
-        '[' => {
-            let Some(end) = class_end(p, 0) else {
-                return false;
-            };
-            let Some(&ch) = s.first() else { return false };
-            class_matches(&p[1..end], ch) && matches(&p[end + 1..], &s[1..])
-        }
-        '{' => {
-            let Some((alternatives, after)) = split_braces(p) else {
-                return false;
-            };
-            alternatives.iter().any(|alt| {
-                let mut combined = alt.clone();
-                combined.extend_from_slice(after);
-                matches(&combined, s)
-            })
-        }
-        c => s.first() == Some(&c) && matches(&p[1..], &s[1..]),
+    let mut patterns = Vec::new();
+    expand_braces(p, &mut patterns);
+    patterns.iter().any(|p| {
+        let mut memo = vec![None; (p.len() + 1) * (s.len() + 1)];
+        match_at(p, s, 0, 0, &mut memo)
+    })
+}
+
+/// The brace-free patterns a component stands for: `{a,b}c` is `ac` and `bc`.
+fn expand_braces(p: &[char], out: &mut Vec<Vec<char>>) {
+    if out.len() >= BRACE_LIMIT {
+        return;
     }
+    let mut i = 0;
+    while let Some(&c) = p.get(i) {
+        match c {
+            '\\' => i += 2,
+            '[' => i = class_end(p, i).map_or(p.len(), |end| end + 1),
+            '{' => {
+                if let Some((alternatives, after)) = split_braces(&p[i..]) {
+                    for alt in alternatives {
+                        let mut expanded = p[..i].to_vec();
+                        expanded.extend(alt);
+                        expanded.extend_from_slice(after);
+                        expand_braces(&expanded, out);
+                    }
+                    return;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(p.to_vec());
+}
+
+/// Whether `p[pi..]` matches `s[si..]`, memoised so runs of `*` stay polynomial.
+fn match_at(p: &[char], s: &[char], pi: usize, si: usize, memo: &mut [Option<bool>]) -> bool {
+    let key = pi * (s.len() + 1) + si;
+    if let Some(known) = memo.get(key).copied().flatten() {
+        return known;
+    }
+    let result = match p.get(pi) {
+        None => si == s.len(),
+        Some('*') => (si..=s.len()).any(|k| match_at(p, s, pi + 1, k, memo)),
+        Some('?') => si < s.len() && match_at(p, s, pi + 1, si + 1, memo),
+        Some('\\') => {
+            p.get(pi + 1).is_some_and(|e| s.get(si) == Some(e))
+                && match_at(p, s, pi + 2, si + 1, memo)
+        }
+        Some('[') => match (class_end(p, pi), s.get(si)) {
+            (Some(end), Some(&ch)) => {
+                class_matches(&p[pi + 1..end], ch) && match_at(p, s, end + 1, si + 1, memo)
+            }
+            _ => false,
+        },
+        Some(c) => s.get(si) == Some(c) && match_at(p, s, pi + 1, si + 1, memo),
+    };
+    if let Some(slot) = memo.get_mut(key) {
+        *slot = Some(result);
+    }
+    result
 }
 
 fn class_matches(class: &[char], ch: char) -> bool {

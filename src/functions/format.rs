@@ -144,6 +144,12 @@ fn format_values(fmt: &str, args: &[Value]) -> Result<String, String> {
             p += 1;
             verb.prec = Some(read_number(bytes, &mut p));
         }
+        // Go's fmt refuses widths and precisions over a million; so do we, before allocating.
+        if verb.width.max(verb.prec).is_some_and(|n| n > 1_000_000) {
+            return Err(format!(
+                "width or precision too large in format string at offset {start}"
+            ));
+        }
         match bytes.get(p) {
             None => return Err(unterminated()),
             Some(b) if b.is_ascii_alphabetic() => verb.mode = char::from(*b),
@@ -223,7 +229,7 @@ fn append(verb: &Verb, out: &mut String, args: &[Value]) -> Result<(), String> {
                 if !n.is_integer() {
                     return Err(unsupported(&"an integer is required"));
                 }
-                out.push_str(&format_integer(verb, &n));
+                out.push_str(&format_integer(verb, &n).map_err(|e| unsupported(&e))?);
             } else {
                 out.push_str(&format_float(verb, &n));
             }
@@ -282,8 +288,11 @@ fn pad_number(verb: &Verb, sign: &str, body: &str, zero_ok: bool) -> String {
 }
 
 /// `big.Int`'s `Format`.
-fn format_integer(verb: &Verb, n: &Number) -> String {
+fn format_integer(verb: &Verb, n: &Number) -> Result<String, String> {
     let d = Decimal::of(n);
+    if d.exp > 10_000 {
+        return Err("the number is too large to format as an integer".into());
+    }
     let big = BigUint::from_decimal(&d.integer_digits());
     let mut digits = big.to_radix(match verb.mode {
         'b' => 2,
@@ -330,12 +339,12 @@ fn format_integer(verb: &Verb, n: &Number) -> String {
             left = extra;
         }
     }
-    format!(
+    Ok(format!(
         "{}{sign}{prefix}{}{digits}{}",
         " ".repeat(left),
         "0".repeat(zeros),
         " ".repeat(right)
-    )
+    ))
 }
 
 /// `big.Float`'s `Format` for %e %E %f %g %G.
@@ -434,7 +443,7 @@ impl Decimal {
         }
         let half_even_down = self.mant[n] == b'5'
             && n + 1 == self.mant.len()
-            && (n == 0 || (self.mant[n - 1] - b'0') % 2 == 0);
+            && (n == 0 || (self.mant[n - 1] - b'0').is_multiple_of(2));
         if self.mant[n] >= b'5' && !half_even_down {
             let mut k = n;
             while k > 0 && self.mant[k - 1] >= b'9' {
@@ -634,6 +643,7 @@ mod tests {
         assert!(fails("format", vec![s("abc %"), i(1)]).contains("invalid format string"));
         assert!(fails("format", vec![s("%[0]s"), i(1)]).contains("unrecognized"));
         fails("format", vec![Value::Null]);
+        assert!(fails("format", vec![s("%999999999s"), s("x")]).contains("too large"));
     }
 
     #[test]

@@ -394,7 +394,8 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i128, String> {
         let mut frac_len = 0;
         if let Some(rest) = s.strip_prefix('.') {
             frac_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-            for d in rest[..frac_len].bytes().take(30) {
+            // Enough digits for nanoseconds of hours without overflowing.
+            for d in rest[..frac_len].bytes().take(18) {
                 frac = (frac.0 * 10 + u128::from(d - b'0'), frac.1 * 10);
             }
             s = &rest[frac_len..];

@@ -1,7 +1,7 @@
 //! Map and structure functions: coalesce, index, keys, length, lookup, merge, transpose,
 //! values, zipmap.
 
-use super::args::{Args, WHOLE_NUMBER};
+use super::args::Args;
 use super::collection::seq;
 use super::{FunctionContext, FunctionError};
 use crate::value::{convert, unify, Map, Type, Value};
@@ -29,46 +29,22 @@ pub fn coalesce(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
     ))
 }
 
-/// Packer 1.6's `index` is cty's: it indexes a collection (`index(list, 1)` is `list[1]`).
+/// Today's Packer `index`: the position of the first element equal to the value.
+/// (Packer 1.6 registered HCL's `index(collection, key)` lookup under this name instead.)
 pub fn index(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    let key = args.get(1);
-    let invalid = || FunctionError::new("invalid index");
-    match args.get(0) {
-        Value::Tuple(xs) => {
-            let Value::Number(n) = key else {
-                return Err(FunctionError::new("key for tuple must be number"));
-            };
-            let i = n.to_i64().ok_or_else(|| {
-                FunctionError::new(format!("invalid key for tuple: {WHOLE_NUMBER}"))
-            })?;
-            usize::try_from(i)
-                .ok()
-                .and_then(|i| xs.get(i))
-                .cloned()
-                .ok_or_else(|| {
-                    FunctionError::new(format!("key must be between 0 and {} inclusive", xs.len()))
-                })
-        }
-        Value::List(xs) => {
-            let Value::Number(n) = key else {
-                return Err(FunctionError::new("key for list must be number"));
-            };
-            let i = n
-                .to_i64()
-                .and_then(|i| usize::try_from(i).ok())
-                .ok_or_else(invalid)?;
-            xs.get(i).cloned().ok_or_else(invalid)
-        }
-        Value::Map(m) => {
-            let Value::String(k) = key else {
-                return Err(FunctionError::new("key for map must be string"));
-            };
-            m.get(k).cloned().ok_or_else(invalid)
-        }
-        _ => Err(FunctionError::new(
-            "collection must be a list, a map or a tuple",
-        )),
+    let items = match args.get(0) {
+        Value::List(xs) | Value::Tuple(xs) => xs,
+        _ => return Err(FunctionError::new("argument must be a list or tuple")),
+    };
+    if items.is_empty() {
+        return Err(FunctionError::new("cannot search an empty list"));
     }
+    let wanted = args.get(1);
+    items
+        .iter()
+        .position(|x| x == wanted)
+        .map(|i| Value::int(i as i64))
+        .ok_or_else(|| FunctionError::new("item not found"))
 }
 
 pub fn keys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {

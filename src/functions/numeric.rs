@@ -81,7 +81,8 @@ pub fn parseint(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
         Some(b'+') => (false, &text[1..]),
         _ => (false, text.as_str()),
     };
-    if digits.is_empty() {
+    // Far more digits than a number holds; refuse before the quadratic conversion.
+    if digits.is_empty() || digits.len() > 4096 {
         return Err(bad());
     }
     let mut big = BigUint::default();
@@ -161,6 +162,8 @@ pub(crate) fn float_value(f: f64) -> Option<Value> {
 }
 
 /// Go's `math.Log` (FreeBSD's `e_log.c`), so results agree with Packer to the last digit.
+// The constants are Go's, digit for digit.
+#[allow(clippy::excessive_precision)]
 pub(crate) fn go_log(x: f64) -> f64 {
     const LN2_HI: f64 = 6.93147180369123816490e-01;
     const LN2_LO: f64 = 1.90821492927058770002e-10;
@@ -245,7 +248,7 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
     if yf != 0.0 && x < 0.0 {
         return f64::NAN;
     }
-    if yi >= 9.223_372_036_854_775_808e18 {
+    if yi >= (1u64 << 63) as f64 {
         return if x == -1.0 {
             1.0
         } else if (x.abs() < 1.0) == (y > 0.0) {

@@ -49,7 +49,14 @@ impl std::error::Error for ConvertError {}
 /// Convert `value` to `ty`, or say why it cannot be.
 pub fn convert(value: Value, ty: &Type) -> Result<Value, ConvertError> {
     match value {
-        Value::Sensitive(inner) => Ok(convert(*inner, ty)?.sensitive()),
+        // The error must not quote a secret: keep where it failed, drop what the value was.
+        Value::Sensitive(inner) => match convert(*inner, ty) {
+            Ok(v) => Ok(v.sensitive()),
+            Err(e) => Err(ConvertError {
+                path: e.path,
+                message: format!("the sensitive value is not a valid {ty}"),
+            }),
+        },
         Value::Null => Ok(Value::Null),
         Value::Unknown(_) => Ok(Value::Unknown(ty.clone())),
         value => convert_known(value, ty),

@@ -1,0 +1,3 @@
+//! `cargo bench --bench plan` (placeholder while the benchmark is written).
+
+fn main() {}

@@ -1,0 +1,144 @@
+//! Walking a build graph: the walker only says *when* a step may run; whoever drives it (the
+//! scheduler, or the dry run) decides what running means. A failed step skips its
+//! descendants, except cleanup steps, which run once everything before them has ended.
+
+use super::graph::{BuildGraph, RunPolicy};
+use petgraph::graph::NodeIndex;
+use petgraph::Direction;
+use std::collections::BTreeSet;
+
+/// How a step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+}
+
+/// Where a step is in the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for a predecessor.
+    Pending,
+    /// May run now.
+    Ready,
+    /// Handed out by [`Walker::take_ready`], not finished yet.
+    Running,
+    Succeeded,
+    Failed,
+    /// Will not run: a predecessor failed (or, for an error cleanup, none did).
+    Skipped,
+}
+
+/// The walk's state: which steps are ready, running, done or skipped.
+#[derive(Debug)]
+pub struct Walker<'g> {
+    graph: &'g BuildGraph,
+    /// Predecessors that have not ended yet.
+    pending: Vec<usize>,
+    /// A predecessor ended without succeeding.
+    blocked: Vec<bool>,
+    /// A predecessor failed.
+    failed: Vec<bool>,
+    state: Vec<State>,
+    ready: BTreeSet<NodeIndex>,
+    unfinished: usize,
+}
+
+impl<'g> Walker<'g> {
+    /// Start a walk: the steps with no predecessor are ready.
+    pub fn new(graph: &'g BuildGraph) -> Walker<'g> {
+        let n = graph.len();
+        let mut walker = Walker {
+            graph,
+            pending: vec![0; n],
+            blocked: vec![false; n],
+            failed: vec![false; n],
+            state: vec![State::Pending; n],
+            ready: BTreeSet::new(),
+            unfinished: n,
+        };
+        for (i, _) in graph.nodes() {
+            walker.pending[i.index()] = graph.in_degree(i);
+            if walker.pending[i.index()] == 0 {
+                walker.state[i.index()] = State::Ready;
+                walker.ready.insert(i);
+            }
+        }
+        walker
+    }
+
+    /// Every step that may run now, in graph order; they are marked running.
+    pub fn take_ready(&mut self) -> Vec<NodeIndex> {
+        let ready: Vec<NodeIndex> = std::mem::take(&mut self.ready).into_iter().collect();
+        for n in &ready {
+            self.state[n.index()] = State::Running;
+        }
+        ready
+    }
+
+    /// Record how a running step ended; its successors may become ready or skipped.
+    pub fn finish(&mut self, node: NodeIndex, outcome: Outcome) {
+        if self.state.get(node.index()) != Some(&State::Running) {
+            return;
+        }
+        let state = match outcome {
+            Outcome::Succeeded => State::Succeeded,
+            Outcome::Failed => State::Failed,
+        };
+        let mut stack = vec![(node, state)];
+        while let Some((n, state)) = stack.pop() {
+            self.state[n.index()] = state;
+            self.unfinished -= 1;
+            for next in self.graph.dag().neighbors_directed(n, Direction::Outgoing) {
+                let i = next.index();
+                self.pending[i] -= 1;
+                self.blocked[i] |= state != State::Succeeded;
+                self.failed[i] |= state == State::Failed;
+                if self.pending[i] > 0 {
+                    continue;
+                }
+                let runs = match self.graph.node(next).kind.policy() {
+                    RunPolicy::AfterSuccess => !self.blocked[i],
+                    RunPolicy::Always => true,
+                    RunPolicy::OnFailure => self.failed[i],
+                };
+                if runs {
+                    self.state[i] = State::Ready;
+                    self.ready.insert(next);
+                } else {
+                    stack.push((next, State::Skipped));
+                }
+            }
+        }
+    }
+
+    /// Where `node` is in the walk.
+    pub fn state(&self, node: NodeIndex) -> State {
+        self.state[node.index()]
+    }
+
+    /// True once every step has ended or been skipped.
+    pub fn is_finished(&self) -> bool {
+        self.unfinished == 0
+    }
+}
+
+/// The waves a walk goes through when every step succeeds: each wave is every step whose
+/// predecessors are all done, and runs in parallel. Also returns the steps that never run
+/// (error cleanups, when nothing fails).
+pub fn waves(graph: &BuildGraph) -> (Vec<Vec<NodeIndex>>, Vec<NodeIndex>) {
+    let mut walker = Walker::new(graph);
+    let mut waves = Vec::new();
+    loop {
+        let wave = walker.take_ready();
+        if wave.is_empty() {
+            break;
+        }
+        for n in &wave {
+            walker.finish(*n, Outcome::Succeeded);
+        }
+        waves.push(wave);
+    }
+    let skipped = graph.nodes().map(|(i, _)| i).filter(|i| walker.state(*i) == State::Skipped).collect();
+    (waves, skipped)
+}
