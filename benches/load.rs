@@ -64,12 +64,17 @@ fn main() {
 
     // Process wall time of validate: kiln on the seed, and Packer 1.6.6 on the same template
     // without its `packer {}` block (1.6.6 predates `required_plugins`).
-    let seed = std::fs::read_to_string(root.join("../shared/seed-template.pkr.hcl")).expect("seed template");
+    let seed = std::fs::read_to_string(root.join("../shared/seed-template.pkr.hcl"))
+        .expect("seed template");
     let seed_path = scratch.join("seed.pkr.hcl");
     std::fs::write(&seed_path, &seed).expect("write seed");
     let legacy = scratch.join("legacy");
     std::fs::create_dir_all(&legacy).expect("dir");
-    let without_packer_block = seed.split("\nsource ").skip(1).map(|s| format!("\nsource {s}")).collect::<String>();
+    let without_packer_block = seed
+        .split("\nsource ")
+        .skip(1)
+        .map(|s| format!("\nsource {s}"))
+        .collect::<String>();
     std::fs::write(legacy.join("seed.pkr.hcl"), without_packer_block).expect("write legacy seed");
     let kiln = root.join("target/release/kiln");
     println!();
@@ -78,15 +83,25 @@ fn main() {
     if kiln.exists() {
         let (med, min) = time_process(&kiln, &["validate", seed_path.to_str().unwrap()], 50);
         println!("| kiln validate seed | {med:.1} ms | {min:.1} ms |");
-        let (med, min) = time_process(&kiln, &["validate", legacy.join("seed.pkr.hcl").to_str().unwrap()], 50);
+        let (med, min) = time_process(
+            &kiln,
+            &["validate", legacy.join("seed.pkr.hcl").to_str().unwrap()],
+            50,
+        );
         println!("| kiln validate seed (no packer block) | {med:.1} ms | {min:.1} ms |");
     } else {
         println!("| kiln | (build target/release/kiln first) | |");
     }
     match which("packer") {
         Some(packer) => {
-            let (med, min) = time_process(&packer, &["validate", legacy.join("seed.pkr.hcl").to_str().unwrap()], 20);
-            println!("| packer 1.6.6 validate seed (no packer block) | {med:.1} ms | {min:.1} ms |");
+            let (med, min) = time_process(
+                &packer,
+                &["validate", legacy.join("seed.pkr.hcl").to_str().unwrap()],
+                20,
+            );
+            println!(
+                "| packer 1.6.6 validate seed (no packer block) | {med:.1} ms | {min:.1} ms |"
+            );
         }
         None => println!("| packer | not installed (apt-get install packer) | |"),
     }
@@ -97,7 +112,10 @@ fn time_process(bin: &Path, args: &[&str], runs: usize) -> (f64, f64) {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
-            let _ = Command::new(bin).args(args).env("CHECKPOINT_DISABLE", "1").output();
+            let _ = Command::new(bin)
+                .args(args)
+                .env("CHECKPOINT_DISABLE", "1")
+                .output();
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -129,13 +147,25 @@ fn regroup(corpus: &Path, scratch: &Path) -> Vec<PathBuf> {
             continue;
         }
         let original = Path::new(cols[2]);
-        let dir = original.parent().map(|p| p.display().to_string()).unwrap_or_default();
-        let base = original.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        groups.entry((cols[1].to_string(), dir)).or_default().push((cols[0].to_string(), base));
+        let dir = original
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let base = original
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        groups
+            .entry((cols[1].to_string(), dir))
+            .or_default()
+            .push((cols[0].to_string(), base));
     }
     let mut out = Vec::new();
     for (i, files) in groups.values().enumerate() {
-        if !files.iter().any(|(_, b)| b.ends_with(".pkr.hcl") || b.ends_with(".pkr.json")) {
+        if !files
+            .iter()
+            .any(|(_, b)| b.ends_with(".pkr.hcl") || b.ends_with(".pkr.json"))
+        {
             continue;
         }
         let d = scratch.join(format!("d{i}"));

@@ -96,7 +96,11 @@ impl Diagnostic {
             .span
             .iter()
             .chain(self.labels.iter().map(|l| &l.span))
-            .map(|s| (sources.get(s.file).position(s.start as usize).line).to_string().len())
+            .map(|s| {
+                (sources.get(s.file).position(s.start as usize).line)
+                    .to_string()
+                    .len()
+            })
             .max()
             .unwrap_or(1);
         if let Some(span) = self.span {

@@ -1,14 +1,13 @@
-
 //! kiln: build machine images from Packer templates.
 
-pub mod diagnostic;
-pub mod eval;
-pub mod source;
 pub mod cli;
 pub mod config;
+pub mod diagnostic;
+pub mod eval;
 pub mod format;
 pub mod functions;
 pub mod plan;
 pub mod plugins;
+pub mod source;
 pub mod syntax;
 pub mod value;

@@ -240,7 +240,11 @@ impl SourceMap {
             Err(err) => {
                 let offset = err.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                let id = self.add(SourceFile::new(name.clone(), Some(path.to_path_buf()), text));
+                let id = self.add(SourceFile::new(
+                    name.clone(),
+                    Some(path.to_path_buf()),
+                    text,
+                ));
                 Err((Some(id), ReadError::Utf8 { path: name, offset }))
             }
         }

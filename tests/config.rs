@@ -15,8 +15,15 @@ fn broken_template_diagnostics() {
                 .args(["validate", &name])
                 .status(1)
                 .run();
-            assert!(!out.stderr.contains(SECRET), "{name} leaked a secret:\n{}", out.stderr);
-            assert!(out.stderr.contains(&format!("--> {name}:")), "{name}: diagnostics point into the file");
+            assert!(
+                !out.stderr.contains(SECRET),
+                "{name} leaked a secret:\n{}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains(&format!("--> {name}:")),
+                "{name}: diagnostics point into the file"
+            );
             insta::assert_snapshot!(out.stderr);
         });
     });
@@ -55,13 +62,20 @@ fn precedence() -> Test {
 
 /// `kiln console ARGS...` evaluating one expression; what it printed.
 fn console(test: Test, args: &[&str], expr: &str) -> String {
-    test.arg("console").args(args.iter().copied()).stdin(format!("{expr}\n")).run().stdout
+    test.arg("console")
+        .args(args.iter().copied())
+        .stdin(format!("{expr}\n"))
+        .run()
+        .stdout
 }
 
 #[test]
 fn variable_values_follow_packers_precedence() {
     assert_eq!(console(precedence(), &["t"], "var.v"), "default\n");
-    assert_eq!(console(precedence().env("PKR_VAR_v", "env"), &["t"], "var.v"), "env\n");
+    assert_eq!(
+        console(precedence().env("PKR_VAR_v", "env"), &["t"], "var.v"),
+        "env\n"
+    );
     let with_auto = || {
         precedence()
             .env("PKR_VAR_v", "env")
@@ -71,31 +85,56 @@ fn variable_values_follow_packers_precedence() {
     // Auto files are read in name order, the later one winning, and beat the environment.
     assert_eq!(console(with_auto(), &["t"], "var.v"), "auto-b\n");
     let with_file = || with_auto().write("x.pkrvars.hcl", "v = \"file\"\n");
-    assert_eq!(console(with_file(), &["-var-file=x.pkrvars.hcl", "t"], "var.v"), "file\n");
+    assert_eq!(
+        console(with_file(), &["-var-file=x.pkrvars.hcl", "t"], "var.v"),
+        "file\n"
+    );
     // -var and -var-file apply in command-line order.
     assert_eq!(
-        console(with_file(), &["-var-file=x.pkrvars.hcl", "-var", "v=flag", "t"], "var.v"),
+        console(
+            with_file(),
+            &["-var-file=x.pkrvars.hcl", "-var", "v=flag", "t"],
+            "var.v"
+        ),
         "flag\n"
     );
     assert_eq!(
-        console(with_file(), &["-var", "v=flag", "-var-file", "x.pkrvars.hcl", "t"], "var.v"),
+        console(
+            with_file(),
+            &["-var", "v=flag", "-var-file", "x.pkrvars.hcl", "t"],
+            "var.v"
+        ),
         "file\n"
     );
     assert_eq!(
-        console(with_file(), &["--var-file=x.pkrvars.hcl", "--var=v=flag2", "t"], "var.v"),
+        console(
+            with_file(),
+            &["--var-file=x.pkrvars.hcl", "--var=v=flag2", "t"],
+            "var.v"
+        ),
         "flag2\n"
     );
 }
 
 #[test]
 fn variable_values_from_text_are_typed() {
-    assert_eq!(console(precedence().env("PKR_VAR_n", "42"), &["t"], "var.n + 1"), "43\n");
+    assert_eq!(
+        console(precedence().env("PKR_VAR_n", "42"), &["t"], "var.n + 1"),
+        "43\n"
+    );
     assert_eq!(
         console(precedence(), &["-var", "l=[\"a\", \"b\"]", "t"], "var.l[1]"),
         "b\n"
     );
     let json = precedence().write("v.pkrvars.json", "{\"v\": \"from-json\", \"n\": 7}");
-    assert_eq!(console(json, &["-var-file=v.pkrvars.json", "t"], "\"${var.v}-${var.n}\""), "from-json-7\n");
+    assert_eq!(
+        console(
+            json,
+            &["-var-file=v.pkrvars.json", "t"],
+            "\"${var.v}-${var.n}\""
+        ),
+        "from-json-7\n"
+    );
     precedence()
         .args(["validate", "-var", "n=lots", "t"])
         .status(1)
@@ -132,8 +171,14 @@ fn sensitive_values_never_print() {
         )
     };
     let out = t().args(["inspect", "s.pkr.hcl"]).run();
-    assert!(!out.stdout.contains(SECRET) && !out.stdout.to_uppercase().contains(&SECRET.to_uppercase()));
-    assert!(out.stdout.contains("var.password: \"<sensitive>\""), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains(SECRET) && !out.stdout.to_uppercase().contains(&SECRET.to_uppercase())
+    );
+    assert!(
+        out.stdout.contains("var.password: \"<sensitive>\""),
+        "{}",
+        out.stdout
+    );
     let out = t()
         .args(["console", "s.pkr.hcl"])
         .stdin("var.password\nlocal.derived\nlocal.holder\nlocal.holder.other\n[var.password]\nvar.password + 1\n")
@@ -152,8 +197,16 @@ fn console_reports_a_bad_line_and_goes_on() {
         .stdin("1 + 2\nnope(1)\n\"a\" +\n[1, 2][5]\nupper(\"ok\")\n")
         .run();
     assert_eq!(out.stdout, "3\nOK\n");
-    assert!(out.stderr.contains("there is no function named `nope`"), "{}", out.stderr);
-    assert!(out.stderr.contains("index 5 is out of range"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("there is no function named `nope`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("index 5 is out of range"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.stderr.matches("error:").count(), 3, "{}", out.stderr);
 }
 
@@ -199,8 +252,12 @@ build {
             .args(["inspect", "t.pkr.hcl"])
             .run();
         insta::assert_snapshot!("inspect_packer_example", out.stdout);
-        let seed = std::fs::read_to_string(shared_dir().join("seed-template.pkr.hcl")).expect("seed");
-        let out = Test::new().write("seed.pkr.hcl", seed).args(["inspect", "seed.pkr.hcl"]).run();
+        let seed =
+            std::fs::read_to_string(shared_dir().join("seed-template.pkr.hcl")).expect("seed");
+        let out = Test::new()
+            .write("seed.pkr.hcl", seed)
+            .args(["inspect", "seed.pkr.hcl"])
+            .run();
         insta::assert_snapshot!("inspect_seed", out.stdout);
     });
 }

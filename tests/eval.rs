@@ -79,7 +79,12 @@ fn expressions_evaluate_as_packer_console_prints_them() {
             match (result, expects_error) {
                 (Ok(v), true) => failures.push(format!(
                     "{file}: `{expr_text}` should fail (Packer: {}), kiln gave {}",
-                    entry["error_text"].as_str().unwrap_or("").lines().last().unwrap_or(""),
+                    entry["error_text"]
+                        .as_str()
+                        .unwrap_or("")
+                        .lines()
+                        .last()
+                        .unwrap_or(""),
                     to_console(&v)
                 )),
                 (Err(_), true) => {}
@@ -92,13 +97,17 @@ fn expressions_evaluate_as_packer_console_prints_them() {
                     if let Some(shape) = entry["shape"].as_str() {
                         let re = regex::Regex::new(&format!("^(?:{shape})$")).expect("shape regex");
                         if !re.is_match(&got) {
-                            failures.push(format!("{file}: `{expr_text}` gave {got:?}, not of shape {shape}"));
+                            failures.push(format!(
+                                "{file}: `{expr_text}` gave {got:?}, not of shape {shape}"
+                            ));
                         }
                         continue;
                     }
                     let want = entry["raw"].as_str().unwrap_or("");
                     if got != want {
-                        failures.push(format!("{file}: `{expr_text}`\n  kiln:   {got:?}\n  packer: {want:?}"));
+                        failures.push(format!(
+                            "{file}: `{expr_text}`\n  kiln:   {got:?}\n  packer: {want:?}"
+                        ));
                     }
                 }
             }
@@ -123,8 +132,14 @@ fn deviations_from_packer_are_the_documented_ones() {
     };
     // Derived secrets stay masked, at the top level and inside collections.
     assert_eq!(eval(&mut sources, "upper(var.password)"), "<sensitive>");
-    assert_eq!(eval(&mut sources, "[upper(var.password)]"), "[\n  \"<sensitive>\",\n]");
-    assert_eq!(eval(&mut sources, "{ p = var.password }"), "{\n  \"p\" = \"<sensitive>\"\n}");
+    assert_eq!(
+        eval(&mut sources, "[upper(var.password)]"),
+        "[\n  \"<sensitive>\",\n]"
+    );
+    assert_eq!(
+        eval(&mut sources, "{ p = var.password }"),
+        "{\n  \"p\" = \"<sensitive>\"\n}"
+    );
     assert_eq!(eval(&mut sources, "null[*]"), "[]");
     // A sensitive value inside an object does not taint its neighbours.
     assert_eq!(eval(&mut sources, "var.name"), "kiln");

@@ -105,11 +105,26 @@ fn spec_suite_valid_files_parse_and_invalid_ones_fail_where_expected() {
 /// Corpus files that are deliberately invalid, with the line HashiCorp's parser reports.
 const INVALID_CORPUS: &[(&str, usize)] = &[
     ("command__test-fixtures__fmt_errs__malformed", 5),
-    ("datasource__hcp-packer-iteration__test-fixtures__hcp-setup-build", 3),
-    ("datasource__hcp-packer-iteration__test-fixtures__template", 14),
-    ("datasource__hcp-packer-version__test-fixtures__hcp-setup-build", 3),
-    ("datasource__hcp-packer-version__test-fixtures__template", 14),
-    ("hcl2template__testdata__init__duplicate_required_plugins__packer", 8),
+    (
+        "datasource__hcp-packer-iteration__test-fixtures__hcp-setup-build",
+        3,
+    ),
+    (
+        "datasource__hcp-packer-iteration__test-fixtures__template",
+        14,
+    ),
+    (
+        "datasource__hcp-packer-version__test-fixtures__hcp-setup-build",
+        3,
+    ),
+    (
+        "datasource__hcp-packer-version__test-fixtures__template",
+        14,
+    ),
+    (
+        "hcl2template__testdata__init__duplicate_required_plugins__packer",
+        8,
+    ),
 ];
 
 fn corpus_files() -> Vec<PathBuf> {
@@ -125,7 +140,9 @@ fn every_corpus_file_parses_except_the_invalid_fixtures() {
     for path in &files {
         let (sources, id, result) = parse_path(path);
         let stem = path.file_name().unwrap().to_string_lossy();
-        let invalid = INVALID_CORPUS.iter().find(|(name, _)| stem.starts_with(name));
+        let invalid = INVALID_CORPUS
+            .iter()
+            .find(|(name, _)| stem.starts_with(name));
         match (result, invalid) {
             (Ok(_), None) => {}
             (Ok(_), Some(_)) => failures.push(format!("{} should be rejected", path.display())),
@@ -135,7 +152,10 @@ fn every_corpus_file_parses_except_the_invalid_fixtures() {
                     .get(id)
                     .position(diags[0].span.expect("span").start as usize);
                 if first.line != *line {
-                    failures.push(format!("{name}: first error on line {}, expected {line}", first.line));
+                    failures.push(format!(
+                        "{name}: first error on line {}, expected {line}",
+                        first.line
+                    ));
                 }
                 rejected.push(name);
             }
@@ -180,7 +200,13 @@ fn validate_syntax_only_reports_every_broken_file() {
         .write("a.pkr.hcl", "locals {\n  a = \n}\n")
         .write("b.pkr.hcl", "locals {\n  b = 1\n}\n")
         .write("c.pkr.hcl", "source {\n")
-        .args(["validate", "-syntax-only", "a.pkr.hcl", "b.pkr.hcl", "c.pkr.hcl"])
+        .args([
+            "validate",
+            "-syntax-only",
+            "a.pkr.hcl",
+            "b.pkr.hcl",
+            "c.pkr.hcl",
+        ])
         .status(1)
         .stderr_contains("--> a.pkr.hcl:2:")
         .stderr_contains("--> c.pkr.hcl:1:8")
@@ -210,7 +236,10 @@ fn check_no_panic(label: &str, text: &str) {
     let result = std::panic::catch_unwind(|| syntax::parse(id, text));
     let result = result.unwrap_or_else(|_| panic!("parser panicked on {label}: {text:?}"));
     if let Err(diags) = result {
-        assert!(!diags.is_empty(), "{label}: an error result carries diagnostics");
+        assert!(
+            !diags.is_empty(),
+            "{label}: an error result carries diagnostics"
+        );
         for d in &diags {
             let span = d.span.expect("syntax errors have spans");
             assert!(
@@ -218,7 +247,10 @@ fn check_no_panic(label: &str, text: &str) {
                 "{label}: span {span:?} outside input of {} bytes",
                 text.len()
             );
-            assert!(text.is_char_boundary(span.start as usize), "{label}: span starts inside a character");
+            assert!(
+                text.is_char_boundary(span.start as usize),
+                "{label}: span starts inside a character"
+            );
         }
         let rendered = render_all(&diags, &sources, false);
         assert!(rendered.contains("error"), "{label}: rendered diagnostics");
@@ -230,7 +262,8 @@ fn small_corpus_files() -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|p| {
             let text = std::fs::read_to_string(&p).ok()?;
-            (text.len() < 3000).then(|| (p.file_name().unwrap().to_string_lossy().to_string(), text))
+            (text.len() < 3000)
+                .then(|| (p.file_name().unwrap().to_string_lossy().to_string(), text))
         })
         .collect()
 }
@@ -243,11 +276,15 @@ fn every_prefix_of_several_corpus_files_parses_or_fails_cleanly() {
         "hashicorp__packer/hcl2template__testdata__variables__complicated__a.pkr.hcl",
     ];
     let seed = shared_dir().join("seed-template.pkr.hcl");
-    let mut paths: Vec<PathBuf> = picks.iter().map(|p| shared_dir().join("corpus").join(p)).collect();
+    let mut paths: Vec<PathBuf> = picks
+        .iter()
+        .map(|p| shared_dir().join("corpus").join(p))
+        .collect();
     paths.push(seed);
     let mut checked = 0;
     for path in paths {
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for end in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
             check_no_panic(&format!("{}[..{end}]", path.display()), &text[..end]);
             checked += 1;
@@ -312,12 +349,19 @@ d = "  ${~ v ~}  end"
         })
         .collect();
     assert_eq!(texts, ["one\n  two\n", "\n"]);
-    assert_eq!(literal("c").as_literal().unwrap(), "esc \" \\ \n é ${lit} %{lit}");
+    assert_eq!(
+        literal("c").as_literal().unwrap(),
+        "esc \" \\ \n é ${lit} %{lit}"
+    );
     let d = literal("d");
-    assert!(matches!(&d.parts[..], [syntax::TemplatePart::Interpolation(_), syntax::TemplatePart::Literal(s, _)] if s == "end"));
+    assert!(
+        matches!(&d.parts[..], [syntax::TemplatePart::Interpolation(_), syntax::TemplatePart::Literal(s, _)] if s == "end")
+    );
     let a = literal("a");
     match &a.parts[3] {
-        syntax::TemplatePart::If { then, otherwise, .. } => {
+        syntax::TemplatePart::If {
+            then, otherwise, ..
+        } => {
             assert_eq!(then.as_literal().unwrap(), "yes");
             assert_eq!(otherwise.as_ref().unwrap().as_literal().unwrap(), "no");
         }
@@ -327,9 +371,16 @@ d = "  ${~ v ~}  end"
 
 #[test]
 fn operators_fold_with_hcl_precedence() {
-    let body = syntax::parse(FileId(0), "x = !a || b && c == d + e * -f < g ? h : i ? j : k\n").expect("parses");
+    let body = syntax::parse(
+        FileId(0),
+        "x = !a || b && c == d + e * -f < g ? h : i ? j : k\n",
+    )
+    .expect("parses");
     let shape = fn_shape(&body.attribute("x").unwrap().expr);
-    assert_eq!(shape, "((!a || (b && (c == ((d + (e * -f)) < g)))) ? h : (i ? j : k))");
+    assert_eq!(
+        shape,
+        "((!a || (b && (c == ((d + (e * -f)) < g)))) ? h : (i ? j : k))"
+    );
     let body = syntax::parse(FileId(0), "y = a - b - c / d / e % f\n").expect("parses");
     assert_eq!(
         fn_shape(&body.attribute("y").unwrap().expr),
@@ -340,23 +391,36 @@ fn operators_fold_with_hcl_precedence() {
 fn fn_shape(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Variable(v) => v.name.clone(),
-        ExprKind::Unary(op, x) => format!("{}{}", if *op == syntax::UnaryOp::Not { "!" } else { "-" }, fn_shape(x)),
+        ExprKind::Unary(op, x) => format!(
+            "{}{}",
+            if *op == syntax::UnaryOp::Not {
+                "!"
+            } else {
+                "-"
+            },
+            fn_shape(x)
+        ),
         ExprKind::Binary(op, a, b) => format!("({} {} {})", fn_shape(a), op.symbol(), fn_shape(b)),
-        ExprKind::Conditional(c, a, b) => format!("({} ? {} : {})", fn_shape(c), fn_shape(a), fn_shape(b)),
+        ExprKind::Conditional(c, a, b) => {
+            format!("({} ? {} : {})", fn_shape(c), fn_shape(a), fn_shape(b))
+        }
         other => format!("{other:?}"),
     }
 }
 
 #[test]
 fn splats_and_traversals() {
-    let body = syntax::parse(FileId(0), "a = x[*].y[0]\nb = x.*.y[0]\nc = x.0.y\n").expect("parses");
+    let body =
+        syntax::parse(FileId(0), "a = x[*].y[0]\nb = x.*.y[0]\nc = x.0.y\n").expect("parses");
     let kind = |n: &str| body.attribute(n).unwrap().expr.kind.clone();
     match kind("a") {
         ExprKind::Splat(s) => assert!(s.full && s.each.len() == 2),
         other => panic!("{other:?}"),
     }
     match kind("b") {
-        ExprKind::Index(inner, _) => assert!(matches!(inner.kind, ExprKind::Splat(ref s) if !s.full && s.each.len() == 1)),
+        ExprKind::Index(inner, _) => {
+            assert!(matches!(inner.kind, ExprKind::Splat(ref s) if !s.full && s.each.len() == 1))
+        }
         other => panic!("{other:?}"),
     }
     match kind("c") {

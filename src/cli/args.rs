@@ -33,7 +33,9 @@ fn is_single_dash_long(s: &str) -> bool {
     !body.starts_with('-')
         && name.len() > 1
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// When to color output.
@@ -50,7 +52,9 @@ impl Color {
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         }
     }
 }
@@ -61,7 +65,9 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
         "auto" => Ok(Color::Auto),
         "true" | "always" => Ok(Color::Always),
         "false" | "never" => Ok(Color::Never),
-        other => Err(format!("expected true, false, auto, always or never, not `{other}`")),
+        other => Err(format!(
+            "expected true, false, auto, always or never, not `{other}`"
+        )),
     }
 }
 
@@ -79,13 +85,32 @@ mod tests {
     #[test]
     fn single_dash_flags_become_long() {
         assert_eq!(
-            norm(&["kiln", "fmt", "-check", "-write=false", "-", "--diff", "x.pkr.hcl"]),
-            ["kiln", "fmt", "--check", "--write=false", "-", "--diff", "x.pkr.hcl"]
+            norm(&[
+                "kiln",
+                "fmt",
+                "-check",
+                "-write=false",
+                "-",
+                "--diff",
+                "x.pkr.hcl"
+            ]),
+            [
+                "kiln",
+                "fmt",
+                "--check",
+                "--write=false",
+                "-",
+                "--diff",
+                "x.pkr.hcl"
+            ]
         );
     }
 
     #[test]
     fn short_flags_and_after_double_dash_are_kept() {
-        assert_eq!(norm(&["kiln", "-h", "--", "-only=x"]), ["kiln", "-h", "--", "-only=x"]);
+        assert_eq!(
+            norm(&["kiln", "-h", "--", "-only=x"]),
+            ["kiln", "-h", "--", "-only=x"]
+        );
     }
 }

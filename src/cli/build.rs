@@ -33,7 +33,10 @@ pub struct BuildArgs {
 pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i32> {
     if !args.dry_run {
         eprintln!("error: running builds is not available yet in this version of kiln");
-        eprintln!("  = hint: `kiln build -dry-run {}` shows every step a build would run", args.path.display());
+        eprintln!(
+            "  = hint: `kiln build -dry-run {}` shows every step a build would run",
+            args.path.display()
+        );
         return Ok(1);
     }
     let options = template::options(args.path, argv, false);
@@ -58,7 +61,10 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         }
     };
     if !graph.warnings().is_empty() {
-        eprint!("{}", diagnostic::render_all(graph.warnings(), &sources, color));
+        eprint!(
+            "{}",
+            diagnostic::render_all(graph.warnings(), &sources, color)
+        );
     }
     let dry = DryRunOptions {
         parallel_builds: args.parallel_builds,

@@ -39,8 +39,10 @@ pub fn run(args: ConsoleArgs, argv: &[OsString], color: bool) -> anyhow::Result<
                 timestamp: template::now_rfc3339(),
                 env_allowed: false,
             });
-            ctx.variables.insert("var".into(), Value::Object(Map::new()));
-            ctx.variables.insert("local".into(), Value::Object(Map::new()));
+            ctx.variables
+                .insert("var".into(), Value::Object(Map::new()));
+            ctx.variables
+                .insert("local".into(), Value::Object(Map::new()));
             (SourceMap::new(), ctx)
         }
     };
@@ -52,7 +54,8 @@ pub fn run(args: ConsoleArgs, argv: &[OsString], color: bool) -> anyhow::Result<
             continue;
         }
         let id = sources.add_text("<console-input>", line.clone());
-        let result = syntax::parse_expression(id, &line).and_then(|expr| ctx.eval(&expr).map_err(|d| vec![d]));
+        let result = syntax::parse_expression(id, &line)
+            .and_then(|expr| ctx.eval(&expr).map_err(|d| vec![d]));
         match result {
             Ok(value) => {
                 let mut out = stdout.lock();

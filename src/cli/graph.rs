@@ -46,7 +46,10 @@ pub fn run(args: GraphArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         }
     };
     if !graph.warnings().is_empty() {
-        eprint!("{}", diagnostic::render_all(graph.warnings(), &sources, color));
+        eprint!(
+            "{}",
+            diagnostic::render_all(graph.warnings(), &sources, color)
+        );
     }
     match plan::render::render(&graph, args.format, &sources) {
         Ok(text) => {

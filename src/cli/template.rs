@@ -58,7 +58,9 @@ pub fn options(path: PathBuf, argv: &[OsString], allow_unset: bool) -> LoadOptio
     LoadOptions {
         path,
         vars: ordered_vars(argv),
-        env: std::env::vars().filter(|(k, _)| k.starts_with("PKR_VAR_")).collect(),
+        env: std::env::vars()
+            .filter(|(k, _)| k.starts_with("PKR_VAR_"))
+            .collect(),
         timestamp: now_rfc3339(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         allow_unset,
@@ -72,6 +74,10 @@ pub fn load(options: &LoadOptions, color: bool) -> (SourceMap, Option<Template>,
     if !diags.is_empty() {
         eprint!("{}", diagnostic::render_all(&diags, &sources, color));
     }
-    let template = if diagnostic::has_errors(&diags) { None } else { template };
+    let template = if diagnostic::has_errors(&diags) {
+        None
+    } else {
+        template
+    };
     (sources, template, diags)
 }

@@ -28,7 +28,9 @@ pub fn run(args: ValidateArgs, argv: &[OsString], color: bool) -> anyhow::Result
         return syntax_only(&args.paths, color);
     }
     if args.paths.len() != 1 {
-        anyhow::bail!("validate takes one template file or directory (or -syntax-only with several)");
+        anyhow::bail!(
+            "validate takes one template file or directory (or -syntax-only with several)"
+        );
     }
     let options = template::options(args.paths[0].clone(), argv, false);
     let (sources, loaded, _) = template::load(&options, color);
@@ -75,10 +77,11 @@ fn syntax_only(paths: &[PathBuf], color: bool) -> anyhow::Result<i32> {
 
 fn read_diagnostic(id: Option<crate::source::FileId>, err: ReadError) -> Diagnostic {
     match (&err, id) {
-        (ReadError::Utf8 { offset, .. }, Some(id)) => {
-            Diagnostic::error(Span::new(id, *offset, *offset + 1), "the file is not valid UTF-8")
-                .with_hint("HCL files must be UTF-8 text")
-        }
+        (ReadError::Utf8 { offset, .. }, Some(id)) => Diagnostic::error(
+            Span::new(id, *offset, *offset + 1),
+            "the file is not valid UTF-8",
+        )
+        .with_hint("HCL files must be UTF-8 text"),
         _ => Diagnostic::global(err.to_string()),
     }
 }
@@ -94,7 +97,10 @@ pub(crate) fn template_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> 
                 .collect();
             found.sort();
             if found.is_empty() {
-                anyhow::bail!("{} holds no *.pkr.hcl or *.pkrvars.hcl files", path.display());
+                anyhow::bail!(
+                    "{} holds no *.pkr.hcl or *.pkrvars.hcl files",
+                    path.display()
+                );
             }
             files.extend(found);
         } else {

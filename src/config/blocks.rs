@@ -7,6 +7,7 @@ use crate::eval::Context;
 use crate::source::Span;
 use crate::syntax::{Block, Body, Expr, Structure};
 use crate::value::{Map, Type, Value};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 /// `source "type" "name" { ... }`
@@ -84,11 +85,15 @@ impl SourceUse {
             match item {
                 Structure::Attribute(a) if a.name.name == "name" => {}
                 Structure::Attribute(a) => {
-                    body.items.retain(|i| !matches!(i, Structure::Attribute(x) if x.name.name == a.name.name));
+                    body.items.retain(
+                        |i| !matches!(i, Structure::Attribute(x) if x.name.name == a.name.name),
+                    );
                     body.items.push(item.clone());
                 }
                 Structure::Block(b) => {
-                    body.items.retain(|i| !matches!(i, Structure::Block(x) if x.ident.name == b.ident.name));
+                    body.items.retain(
+                        |i| !matches!(i, Structure::Block(x) if x.ident.name == b.ident.name),
+                    );
                     body.items.push(item.clone());
                 }
             }
@@ -114,6 +119,19 @@ pub struct StepBlock {
     pub max_retries: Option<u32>,
     pub timeout: Option<String>,
     pub override_expr: Option<Expr>,
+    /// Names bound by the `dynamic` block that generated this step (its iterator).
+    pub scope: BTreeMap<String, Value>,
+}
+
+impl StepBlock {
+    /// `base` plus the names this step's `dynamic` block binds.
+    pub fn context(&self, base: &Context) -> Context {
+        let mut ctx = base.clone();
+        for (k, v) in &self.scope {
+            ctx.variables.insert(k.clone(), v.clone());
+        }
+        ctx
+    }
 }
 
 /// Meta-arguments of provisioner and post-processor blocks, not part of plugin configs.
@@ -154,7 +172,9 @@ pub struct BuildBlock {
 impl BuildBlock {
     /// The name Packer shows for this build.
     pub fn display_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("<unnamed build {}>", self.index))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("<unnamed build {}>", self.index))
     }
 }
 
@@ -185,6 +205,7 @@ const BUILD_SCHEMA: Schema = Schema {
         "post-processors",
         "error-cleanup-provisioner",
         "hcp_packer_registry",
+        "dynamic",
     ],
 };
 
@@ -200,7 +221,8 @@ pub fn source(block: &Block, diags: &mut Vec<Diagnostic>) -> Option<SourceBlock>
     let mut body = block.body.clone();
     let for_each = body.attribute("for_each").map(|a| a.expr.clone());
     if for_each.is_some() {
-        body.items.retain(|i| !matches!(i, Structure::Attribute(a) if a.name.name == "for_each"));
+        body.items
+            .retain(|i| !matches!(i, Structure::Attribute(a) if a.name.name == "for_each"));
     }
     Some(SourceBlock {
         kind: labels[0].clone(),
@@ -215,25 +237,37 @@ pub fn source(block: &Block, diags: &mut Vec<Diagnostic>) -> Option<SourceBlock>
 
 /// Expand a source with `for_each` into one instance per element, named `name["key"]`, as
 /// Terraform does: a map or object gives its keys and values, a set of strings its elements
-/// (as both key and value). A source without `for_each` is returned as it is.
-pub fn expand_for_each(block: SourceBlock, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Vec<SourceBlock> {
-    let Some(expr) = &block.for_each else { return vec![block] };
+/// (as both key and value). A source without `for_each` is returned as it is; so is one whose
+/// `for_each` fails or is empty, still holding its `for_each`, so builds naming it resolve to no
+/// instance instead of reporting an unknown source.
+pub fn expand_for_each(
+    block: SourceBlock,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<SourceBlock> {
+    let Some(expr) = block.for_each.clone() else {
+        return vec![block];
+    };
     let span = expr.span;
-    let value = match ctx.eval(expr) {
+    let value = match ctx.eval(&expr) {
         Ok(v) => v,
         Err(d) => {
             diags.push(d);
-            return Vec::new();
+            return vec![block];
         }
     };
     let hint = "for_each takes a map, an object or a set of strings, such as toset([\"us-east-1\", \"eu-west-1\"])";
     if value.contains_sensitive() {
-        diags.push(Diagnostic::error(span, "`for_each` cannot use sensitive values").with_hint("instance names are shown in plans and logs; use values that are not sensitive"));
-        return Vec::new();
+        diags.push(
+            Diagnostic::error(span, "`for_each` cannot use sensitive values").with_hint(
+                "instance names are shown in plans and logs; use values that are not sensitive",
+            ),
+        );
+        return vec![block];
     }
     if value.contains_unknown() {
         diags.push(Diagnostic::error(span, "the value of `for_each` is known only after a build").with_hint("for_each must be known before building: use variables, locals or literals, not data sources or build values"));
-        return Vec::new();
+        return vec![block];
     }
     let elements: Vec<(String, Value)> = match value {
         Value::Map(m) | Value::Object(m) => m.into_iter().collect(),
@@ -243,8 +277,17 @@ pub fn expand_for_each(block: SourceBlock, ctx: &Context, diags: &mut Vec<Diagno
                 match x {
                     Value::String(s) => out.push((s.clone(), Value::String(s))),
                     other => {
-                        diags.push(Diagnostic::error(span, format!("a set used in `for_each` must hold strings, not {}", other.kind_name())).with_hint(hint));
-                        return Vec::new();
+                        diags.push(
+                            Diagnostic::error(
+                                span,
+                                format!(
+                                    "a set used in `for_each` must hold strings, not {}",
+                                    other.kind_name()
+                                ),
+                            )
+                            .with_hint(hint),
+                        );
+                        return vec![block];
                     }
                 }
             }
@@ -252,16 +295,31 @@ pub fn expand_for_each(block: SourceBlock, ctx: &Context, diags: &mut Vec<Diagno
         }
         Value::List(_) | Value::Tuple(_) => {
             diags.push(
-                Diagnostic::error(span, format!("`for_each` cannot use a {}: its elements have no stable names", value.kind_name()))
-                    .with_hint("convert it to a set of strings with toset(...), or use a map"),
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "`for_each` cannot use a {}: its elements have no stable names",
+                        value.kind_name()
+                    ),
+                )
+                .with_hint("convert it to a set of strings with toset(...), or use a map"),
             );
-            return Vec::new();
+            return vec![block];
         }
         other => {
-            diags.push(Diagnostic::error(span, format!("`for_each` needs a collection, not {}", other.kind_name())).with_hint(hint));
-            return Vec::new();
+            diags.push(
+                Diagnostic::error(
+                    span,
+                    format!("`for_each` needs a collection, not {}", other.kind_name()),
+                )
+                .with_hint(hint),
+            );
+            return vec![block];
         }
     };
+    if elements.is_empty() {
+        return vec![block];
+    }
     elements
         .into_iter()
         .map(|(key, value)| SourceBlock {
@@ -293,13 +351,21 @@ fn quote_key(key: &str) -> String {
     out
 }
 
-fn string_attr(body: &Body, name: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<String> {
+fn string_attr(
+    body: &Body,
+    name: &str,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
     let attr = body.attribute(name)?;
     match ctx.eval(&attr.expr) {
         Ok(v) => match crate::value::convert(v.unmark_deep().0, &Type::String) {
             Ok(Value::String(s)) => Some(s),
             _ => {
-                diags.push(Diagnostic::error(attr.expr.span, format!("`{name}` must be a string")));
+                diags.push(Diagnostic::error(
+                    attr.expr.span,
+                    format!("`{name}` must be a string"),
+                ));
                 None
             }
         },
@@ -310,16 +376,31 @@ fn string_attr(body: &Body, name: &str, ctx: &Context, diags: &mut Vec<Diagnosti
     }
 }
 
-fn string_list_attr(body: &Body, name: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Vec<String> {
-    let Some(attr) = body.attribute(name) else { return Vec::new() };
+fn string_list_attr(
+    body: &Body,
+    name: &str,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(attr) = body.attribute(name) else {
+        return Vec::new();
+    };
     match ctx.eval(&attr.expr) {
-        Ok(v) => match crate::value::convert(v.unmark_deep().0, &Type::List(Box::new(Type::String))) {
-            Ok(Value::List(xs)) => xs.into_iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-            _ => {
-                diags.push(Diagnostic::error(attr.expr.span, format!("`{name}` must be a list of strings")));
-                Vec::new()
+        Ok(v) => {
+            match crate::value::convert(v.unmark_deep().0, &Type::List(Box::new(Type::String))) {
+                Ok(Value::List(xs)) => xs
+                    .into_iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => {
+                    diags.push(Diagnostic::error(
+                        attr.expr.span,
+                        format!("`{name}` must be a list of strings"),
+                    ));
+                    Vec::new()
+                }
             }
-        },
+        }
         Err(d) => {
             diags.push(d);
             Vec::new()
@@ -328,11 +409,19 @@ fn string_list_attr(body: &Body, name: &str, ctx: &Context, diags: &mut Vec<Diag
 }
 
 /// Read a `build` block; `sources` is every declared source (to resolve references).
-pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context, diags: &mut Vec<Diagnostic>) -> BuildBlock {
+pub fn build(
+    block: &Block,
+    index: usize,
+    sources: &[SourceBlock],
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> BuildBlock {
     schema::check(&block.body, &BUILD_SCHEMA, diags);
     if !block.labels.is_empty() {
-        diags.push(Diagnostic::error(block.labels[0].span, "a `build` block takes no labels")
-            .with_hint("name a build with `name = \"...\"` inside it"));
+        diags.push(
+            Diagnostic::error(block.labels[0].span, "a `build` block takes no labels")
+                .with_hint("name a build with `name = \"...\"` inside it"),
+        );
     }
     let body = &block.body;
     let mut out = BuildBlock {
@@ -366,30 +455,61 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
     }
     let mut address_refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
     address_refs.extend(group_names.iter().map(String::as_str));
-    let resolve = |reference: &str, span: Span, diags: &mut Vec<Diagnostic>| -> Vec<&SourceBlock> {
-        let bare = reference.strip_prefix("source.").unwrap_or(reference);
-        if let Some(found) = exact.get(bare) {
-            return vec![*found];
-        }
-        if let Some(instances) = groups.get(bare) {
-            return instances.clone();
-        }
-        let d = Diagnostic::error(span, format!("the build refers to an unknown source `{bare}`"));
-        diags.push(match suggest(bare, &address_refs) {
-            Some(s) => d.with_hint(format!("did you mean `source.{s}`?")),
-            None if address_refs.is_empty() => d.with_hint("the template declares no source blocks"),
-            None => d.with_hint(format!("the sources declared are {}", crate::eval::quote_list(&address_refs))),
-        });
-        Vec::new()
+    // A declared source, or every instance of a `for_each` source (the `bool`).
+    let lookup = |address: &str| -> Option<(Vec<&SourceBlock>, bool)> {
+        exact
+            .get(address)
+            // A `for_each` source left unexpanded (empty, or failed) has no instance to build.
+            .map(|s| {
+                if s.for_each.is_some() {
+                    (Vec::new(), true)
+                } else {
+                    (vec![*s], false)
+                }
+            })
+            .or_else(|| groups.get(address).map(|g| (g.clone(), true)))
     };
+    let resolve =
+        |reference: &str, span: Span, diags: &mut Vec<Diagnostic>| -> (Vec<&SourceBlock>, bool) {
+            let bare = reference.strip_prefix("source.").unwrap_or(reference);
+            if let Some(found) = lookup(bare) {
+                return found;
+            }
+            // Packer reads any `x.type.name` as `type.name` (its own fixtures write
+            // `sources.type.name`).
+            let rest = bare.split_once('.').map(|(_, rest)| rest);
+            if let Some(found) = rest.filter(|r| r.contains('.')).and_then(lookup) {
+                return found;
+            }
+            let d = Diagnostic::error(
+                span,
+                format!("the build refers to an unknown source `{bare}`"),
+            );
+            diags.push(match suggest(bare, &address_refs) {
+                Some(s) => d.with_hint(format!("did you mean `source.{s}`?")),
+                None if address_refs.is_empty() => {
+                    d.with_hint("the template declares no source blocks")
+                }
+                None => d.with_hint(format!(
+                    "the sources declared are {}",
+                    crate::eval::quote_list(&address_refs)
+                )),
+            });
+            (Vec::new(), false)
+        };
     if let Some(attr) = body.attribute("sources") {
+        // Usually a list literal (each element keeps its span); any expression giving a list of
+        // strings works too.
         let items: Vec<(String, Span)> = match &attr.expr.kind {
             crate::syntax::ExprKind::Tuple(items) => items
                 .iter()
                 .filter_map(|e| match ctx.eval(e).map(|v| v.unmark_deep().0) {
                     Ok(Value::String(s)) => Some((s, e.span)),
                     Ok(_) => {
-                        diags.push(Diagnostic::error(e.span, "a source reference is a string like \"source.amazon-ebs.name\""));
+                        diags.push(Diagnostic::error(
+                            e.span,
+                            "a source reference is a string like \"source.amazon-ebs.name\"",
+                        ));
                         None
                     }
                     Err(d) => {
@@ -398,14 +518,32 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
                     }
                 })
                 .collect(),
-            _ => {
-                diags.push(Diagnostic::error(attr.expr.span, "`sources` must be a list of source references")
-                    .with_hint("sources = [\"source.amazon-ebs.example\"]"));
-                Vec::new()
-            }
+            _ => match ctx.eval(&attr.expr).map(|v| v.unmark_deep().0) {
+                Ok(v) if v.is_unknown() => Vec::new(),
+                Ok(v) => match v.as_sequence() {
+                    Some(xs) if xs.iter().all(|x| x.as_str().is_some()) => xs
+                        .iter()
+                        .filter_map(|x| x.as_str().map(|s| (s.to_string(), attr.expr.span)))
+                        .collect(),
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                attr.expr.span,
+                                "`sources` must be a list of source references",
+                            )
+                            .with_hint("sources = [\"source.amazon-ebs.example\"]"),
+                        );
+                        Vec::new()
+                    }
+                },
+                Err(d) => {
+                    diags.push(d);
+                    Vec::new()
+                }
+            },
         };
         for (reference, span) in items {
-            for s in resolve(&reference, span, diags) {
+            for s in resolve(&reference, span, diags).0 {
                 out.sources.push(SourceUse {
                     reference: s.address(),
                     kind: s.kind.clone(),
@@ -420,14 +558,16 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
     for inner in body.blocks() {
         match inner.ident.name.as_str() {
             "source" => {
-                let Some(reference) = schema::one_label(inner, "source", "type.name", diags) else { continue };
-                let found = resolve(&reference, inner.labels[0].span, diags);
+                let Some(reference) = schema::one_label(inner, "source", "type.name", diags) else {
+                    continue;
+                };
+                let (found, group) = resolve(&reference, inner.labels[0].span, diags);
                 let rename = string_attr(&inner.body, "name", ctx, diags);
                 for s in found {
-                    // Renaming a `for_each` source renames each instance: `new["key"]`.
+                    // Renaming a whole `for_each` source renames each instance: `new["key"]`.
                     let name = match (&rename, &s.each) {
-                        (Some(n), Some(each)) => format!("{n}[{}]", quote_key(&each.key)),
-                        (Some(n), None) => n.clone(),
+                        (Some(n), Some(each)) if group => format!("{n}[{}]", quote_key(&each.key)),
+                        (Some(n), _) => n.clone(),
                         (None, _) => s.name.clone(),
                     };
                     out.sources.push(SourceUse {
@@ -465,13 +605,28 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
                             }
                         }
                         other => diags.push(
-                            Diagnostic::error(other.span(), "a `post-processors` block holds only `post-processor` blocks")
-                                .with_hint("post-processors { post-processor \"manifest\" { ... } }"),
+                            Diagnostic::error(
+                                other.span(),
+                                "a `post-processors` block holds only `post-processor` blocks",
+                            )
+                            .with_hint("post-processors { post-processor \"manifest\" { ... } }"),
                         ),
                     }
                 }
                 if !chain.is_empty() {
                     out.post_processors.push(chain);
+                }
+            }
+            "dynamic" => {
+                let steps = dynamic_steps(inner, ctx, diags);
+                match inner.labels.first().map(|l| l.value.as_str()) {
+                    Some("provisioner") => out.provisioners.extend(steps),
+                    Some("post-processor") => out.post_processors.extend(steps.into_iter().map(|s| vec![s])),
+                    Some("post-processors") => out.post_processors.extend(dynamic_chains(inner, ctx, diags)),
+                    _ => diags.push(
+                        Diagnostic::error(inner.header_span(), "in a build, `dynamic` can generate `provisioner` and `post-processor` blocks")
+                            .with_hint("dynamic \"provisioner\" { for_each = ... labels = [\"shell\"] content { ... } }"),
+                    ),
                 }
             }
             "hcp_packer_registry" => {
@@ -483,20 +638,27 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
             _ => {}
         }
     }
-    let wrote_sources = body.attribute("sources").is_some() || body.blocks().any(|b| b.ident.name == "source");
+    let wrote_sources =
+        body.attribute("sources").is_some() || body.blocks().any(|b| b.ident.name == "source");
     if !wrote_sources {
         diags.push(
-            Diagnostic::error(block.header_span(), format!("the build `{}` uses no sources", out.display_name()))
-                .with_hint("add sources = [\"source.<type>.<name>\"] naming the sources to build"),
+            Diagnostic::error(
+                block.header_span(),
+                format!("the build `{}` uses no sources", out.display_name()),
+            )
+            .with_hint("add sources = [\"source.<type>.<name>\"] naming the sources to build"),
         );
     }
     let mut seen: HashMap<String, Span> = HashMap::new();
     for s in &out.sources {
         if let Some(first) = seen.get(&s.address()) {
             diags.push(
-                Diagnostic::error(s.span, format!("the build uses the source `{}` twice", s.address()))
-                    .with_label(*first, "first used here")
-                    .with_hint("give an inline source block a distinct `name = ...` to build it twice"),
+                Diagnostic::error(
+                    s.span,
+                    format!("the build uses the source `{}` twice", s.address()),
+                )
+                .with_label(*first, "first used here")
+                .with_hint("give an inline source block a distinct `name = ...` to build it twice"),
             );
         } else {
             seen.insert(s.address(), s.span);
@@ -505,15 +667,28 @@ pub fn build(block: &Block, index: usize, sources: &[SourceBlock], ctx: &Context
     out
 }
 
-fn step(block: &Block, what: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<StepBlock> {
+fn step(
+    block: &Block,
+    what: &str,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<StepBlock> {
     let kind = schema::one_label(block, what, "type", diags)?;
     let body = &block.body;
     let number = |name: &str, diags: &mut Vec<Diagnostic>| -> Option<u32> {
         let attr = body.attribute(name)?;
         match ctx.eval(&attr.expr).map(|v| v.unmark_deep().0) {
-            Ok(Value::Number(n)) if n.to_i64().is_some_and(|i| (0..=u32::MAX as i64).contains(&i)) => n.to_i64().map(|i| i as u32),
+            Ok(Value::Number(n))
+                if n.to_i64()
+                    .is_some_and(|i| (0..=u32::MAX as i64).contains(&i)) =>
+            {
+                n.to_i64().map(|i| i as u32)
+            }
             Ok(_) => {
-                diags.push(Diagnostic::error(attr.expr.span, format!("`{name}` must be a whole number")));
+                diags.push(Diagnostic::error(
+                    attr.expr.span,
+                    format!("`{name}` must be a whole number"),
+                ));
                 None
             }
             Err(d) => {
@@ -522,15 +697,20 @@ fn step(block: &Block, what: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -
             }
         }
     };
-    let keep_input_artifact = body.attribute("keep_input_artifact").and_then(|a| match ctx.eval(&a.expr).map(|v| v.unmark_deep().0) {
-        Ok(Value::Bool(b)) => Some(b),
-        Ok(_) => {
-            diags.push(Diagnostic::error(a.expr.span, "`keep_input_artifact` must be true or false"));
-            None
-        }
-        Err(d) => {
-            diags.push(d);
-            None
+    let keep_input_artifact = body.attribute("keep_input_artifact").and_then(|a| {
+        match ctx.eval(&a.expr).map(|v| v.unmark_deep().0) {
+            Ok(Value::Bool(b)) => Some(b),
+            Ok(_) => {
+                diags.push(Diagnostic::error(
+                    a.expr.span,
+                    "`keep_input_artifact` must be true or false",
+                ));
+                None
+            }
+            Err(d) => {
+                diags.push(d);
+                None
+            }
         }
     });
     Some(StepBlock {
@@ -546,7 +726,148 @@ fn step(block: &Block, what: &str, ctx: &Context, diags: &mut Vec<Diagnostic>) -
         max_retries: number("max_retries", diags),
         timeout: string_attr(body, "timeout", ctx, diags),
         override_expr: body.attribute("override").map(|a| a.expr.clone()),
+        scope: BTreeMap::new(),
     })
+}
+
+/// `dynamic "post-processors" { for_each = ..., content { post-processor "x" { ... } } }`: one
+/// chain per element.
+fn dynamic_chains(
+    block: &Block,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Vec<StepBlock>> {
+    let Some((iterator, items, content)) = dynamic_items(block, ctx, diags) else {
+        return Vec::new();
+    };
+    let mut chains = Vec::new();
+    for scope in items {
+        let mut inner = ctx.clone();
+        inner.variables.extend(scope.clone());
+        let chain: Vec<StepBlock> = content
+            .body
+            .blocks()
+            .filter(|b| b.ident.name == "post-processor")
+            .filter_map(|b| step(b, "post-processor", &inner, diags))
+            .map(|mut s| {
+                s.scope = scope.clone();
+                s
+            })
+            .collect();
+        if !chain.is_empty() {
+            chains.push(chain);
+        }
+    }
+    let _ = iterator;
+    chains
+}
+
+/// The iterator name, one scope per `for_each` element, and the `content` block of a `dynamic`.
+fn dynamic_items<'b>(
+    block: &'b Block,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(String, Vec<BTreeMap<String, Value>>, &'b Block)> {
+    let what = block.labels.first()?.value.clone();
+    let (Some(for_each), Some(content)) = (
+        block.body.attribute("for_each"),
+        block.body.blocks().find(|b| b.ident.name == "content"),
+    ) else {
+        diags.push(Diagnostic::error(
+            block.header_span(),
+            "a `dynamic` block needs `for_each` and a `content` block",
+        ));
+        return None;
+    };
+    let iterator = match block.body.attribute("iterator").map(|a| &a.expr.kind) {
+        Some(crate::syntax::ExprKind::Variable(v)) => v.name.clone(),
+        _ => what,
+    };
+    let collection = match ctx.eval(&for_each.expr) {
+        Ok(v) => v.unmark_deep().0,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    if collection.is_unknown() {
+        return Some((iterator, Vec::new(), content));
+    }
+    let items = match crate::eval::iterate(collection, for_each.expr.span) {
+        Ok(items) => items,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let scopes = items
+        .into_iter()
+        .map(|(key, value)| {
+            let mut it = crate::value::Map::new();
+            it.insert("key".into(), key);
+            it.insert("value".into(), value);
+            let mut scope = BTreeMap::new();
+            scope.insert(iterator.clone(), Value::Object(it));
+            scope
+        })
+        .collect();
+    Some((iterator, scopes, content))
+}
+
+/// `dynamic "provisioner" { for_each = ..., labels = ["shell"], content { ... } }` in a build:
+/// one step per element, each with the iterator bound.
+fn dynamic_steps(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Vec<StepBlock> {
+    let Some(what) = block.labels.first().map(|l| l.value.clone()) else {
+        diags.push(Diagnostic::error(
+            block.header_span(),
+            "a `dynamic` block needs the name of the block it generates",
+        ));
+        return Vec::new();
+    };
+    let Some((_, scopes, content)) = dynamic_items(block, ctx, diags) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for scope in scopes {
+        let mut inner = ctx.clone();
+        inner.variables.extend(scope.clone());
+        let labels = block
+            .body
+            .attribute("labels")
+            .and_then(|a| inner.eval(&a.expr).ok())
+            .and_then(|v| {
+                v.as_sequence().map(|xs| {
+                    xs.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_default();
+        let Some(kind) = labels.first().cloned() else {
+            diags.push(
+                Diagnostic::error(
+                    block.header_span(),
+                    format!("a dynamic `{what}` needs its type in `labels`"),
+                )
+                .with_hint(format!(
+                    "labels = [\"shell\"] makes each generated block a `{what} \"shell\"`"
+                )),
+            );
+            return Vec::new();
+        };
+        let mut synthetic = content.clone();
+        synthetic.ident.name = what.clone();
+        synthetic.labels = vec![crate::syntax::BlockLabel {
+            value: kind,
+            quoted: true,
+            span: block.labels[0].span,
+        }];
+        if let Some(mut step) = step(&synthetic, &what, &inner, diags) {
+            step.scope = scope;
+            out.push(step);
+        }
+    }
+    out
 }
 
 /// Read the `packer` block.
@@ -558,10 +879,17 @@ pub fn packer(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Pack
         }),
         required_plugins: Vec::new(),
     };
-    for rp in block.body.blocks().filter(|b| b.ident.name == "required_plugins") {
+    for rp in block
+        .body
+        .blocks()
+        .filter(|b| b.ident.name == "required_plugins")
+    {
         for item in &rp.body.items {
             let Structure::Attribute(attr) = item else {
-                diags.push(Diagnostic::error(item.span(), "`required_plugins` holds `name = { source = ..., version = ... }` entries"));
+                diags.push(Diagnostic::error(
+                    item.span(),
+                    "`required_plugins` holds `name = { source = ..., version = ... }` entries",
+                ));
                 continue;
             };
             let value = match ctx.eval(&attr.expr) {
@@ -571,7 +899,13 @@ pub fn packer(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> Pack
                     continue;
                 }
             };
-            let field = |k: &str| value.as_map().and_then(|m| m.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+            let field = |k: &str| {
+                value
+                    .as_map()
+                    .and_then(|m| m.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
             out.required_plugins.push(RequiredPlugin {
                 name: attr.name.name.clone(),
                 source: field("source"),

@@ -44,7 +44,9 @@ pub fn decode_as<T: DeserializeOwned>(body: &BodyValue, what: &str) -> Result<T,
             // "missing `ami_name`" says nothing new after "unknown `ami_nme`, did you mean `ami_name`?".
             let explained = error.missing.is_some_and(|field| {
                 let hint = format!("did you mean `{field}`?");
-                diagnostics.iter().any(|d| d.hint.as_deref() == Some(hint.as_str()))
+                diagnostics
+                    .iter()
+                    .any(|d| d.hint.as_deref() == Some(hint.as_str()))
             });
             if !explained {
                 diagnostics.push(error.into_diagnostic(body.span));

@@ -14,7 +14,13 @@ pub fn body(body: &Body, span: Span, ctx: &Context, diags: &mut Vec<Diagnostic>)
 }
 
 /// Like [`body`], skipping the named attributes and blocks (meta-arguments such as `only`).
-pub fn body_except(body: &Body, span: Span, ctx: &Context, skip: &[&str], diags: &mut Vec<Diagnostic>) -> BodyValue {
+pub fn body_except(
+    body: &Body,
+    span: Span,
+    ctx: &Context,
+    skip: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> BodyValue {
     let mut out = BodyValue {
         span,
         ..BodyValue::default()
@@ -58,23 +64,37 @@ pub fn body_except(body: &Body, span: Span, ctx: &Context, skip: &[&str], diags:
 /// `dynamic "name" { for_each = ..., iterator = it, labels = [...], content { ... } }`
 fn dynamic(block: &Block, ctx: &Context, out: &mut BodyValue, diags: &mut Vec<Diagnostic>) {
     let Some(name) = block.labels.first().map(|l| l.value.clone()) else {
-        diags.push(Diagnostic::error(block.header_span(), "a `dynamic` block needs the name of the block it generates")
-            .with_hint("dynamic \"tag\" { for_each = ... content { ... } }"));
+        diags.push(
+            Diagnostic::error(
+                block.header_span(),
+                "a `dynamic` block needs the name of the block it generates",
+            )
+            .with_hint("dynamic \"tag\" { for_each = ... content { ... } }"),
+        );
         return;
     };
     let Some(for_each) = block.body.attribute("for_each") else {
-        diags.push(Diagnostic::error(block.header_span(), "a `dynamic` block needs `for_each`"));
+        diags.push(Diagnostic::error(
+            block.header_span(),
+            "a `dynamic` block needs `for_each`",
+        ));
         return;
     };
     let Some(content) = block.body.blocks().find(|b| b.ident.name == "content") else {
-        diags.push(Diagnostic::error(block.header_span(), "a `dynamic` block needs a `content` block"));
+        diags.push(Diagnostic::error(
+            block.header_span(),
+            "a `dynamic` block needs a `content` block",
+        ));
         return;
     };
     let iterator = match block.body.attribute("iterator") {
         Some(a) => match &a.expr.kind {
             crate::syntax::ExprKind::Variable(v) => v.name.clone(),
             _ => {
-                diags.push(Diagnostic::error(a.expr.span, "`iterator` must be a bare name"));
+                diags.push(Diagnostic::error(
+                    a.expr.span,
+                    "`iterator` must be a bare name",
+                ));
                 return;
             }
         },
@@ -107,7 +127,11 @@ fn dynamic(block: &Block, ctx: &Context, out: &mut BodyValue, diags: &mut Vec<Di
             Some(a) => match inner.eval(&a.expr) {
                 Ok(v) => v
                     .as_sequence()
-                    .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .map(|xs| {
+                        xs.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 Err(d) => {
                     diags.push(d);

@@ -51,7 +51,11 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
         })?;
         for entry in entries.flatten() {
             let p = entry.path();
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             if !p.is_file() {
                 continue;
             }

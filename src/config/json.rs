@@ -10,8 +10,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use crate::syntax::{
-    self, Attribute, Block, BlockLabel, Body, Expr, ExprKind, Ident, ObjectItem, Structure, Template,
-    TemplatePart,
+    self, Attribute, Block, BlockLabel, Body, Expr, ExprKind, Ident, ObjectItem, Structure,
+    Template, TemplatePart,
 };
 
 /// Top-level block types and how many labels each takes.
@@ -56,16 +56,27 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
     let value = p.value(0).map_err(|d| vec![d])?;
     p.ws();
     if p.pos < text.len() {
-        return Err(vec![Diagnostic::error(p.span(p.pos, p.pos + 1), "unexpected text after the JSON document")]);
+        return Err(vec![Diagnostic::error(
+            p.span(p.pos, p.pos + 1),
+            "unexpected text after the JSON document",
+        )]);
     }
     let Json::Object(items, span) = value else {
-        return Err(vec![Diagnostic::error(value.span(), "a JSON template must be an object")]);
+        return Err(vec![Diagnostic::error(
+            value.span(),
+            "a JSON template must be an object",
+        )]);
     };
-    let mut body = Body { items: Vec::new(), span };
+    let mut body = Body {
+        items: Vec::new(),
+        span,
+    };
     for (key, key_span, v) in items {
         match TOP_BLOCKS.iter().find(|(k, _)| *k == key) {
             Some((_, labels)) => blocks_with(&mut body, &key, key_span, v, *labels, Vec::new())?,
-            None => body.items.push(Structure::Attribute(attribute(file, key, key_span, v)?)),
+            None => body
+                .items
+                .push(Structure::Attribute(attribute(file, key, key_span, v)?)),
         }
     }
     Ok(body)
@@ -100,15 +111,27 @@ fn blocks_with(
             Ok(())
         }
         Json::Object(items, span) => {
-            let mut body = Body { items: Vec::new(), span };
+            let mut body = Body {
+                items: Vec::new(),
+                span,
+            };
             for (key, key_span, inner) in items {
                 let nested = NESTED_BLOCKS.iter().find(|(k, _)| *k == key);
-                let is_block = nested.is_some() && matches!(inner, Json::Object(..) | Json::Array(..));
+                let is_block =
+                    nested.is_some() && matches!(inner, Json::Object(..) | Json::Array(..));
                 if is_block && key != "filters" {
-                    blocks_with(&mut body, &key, key_span, inner, nested.map_or(0, |n| n.1), Vec::new())?;
+                    blocks_with(
+                        &mut body,
+                        &key,
+                        key_span,
+                        inner,
+                        nested.map_or(0, |n| n.1),
+                        Vec::new(),
+                    )?;
                 } else {
                     let file = key_span.file;
-                    body.items.push(Structure::Attribute(attribute(file, key, key_span, inner)?));
+                    body.items
+                        .push(Structure::Attribute(attribute(file, key, key_span, inner)?));
                 }
             }
             out.items.push(Structure::Block(Block {
@@ -124,24 +147,44 @@ fn blocks_with(
             }));
             Ok(())
         }
-        other => Err(vec![Diagnostic::error(other.span(), format!("`{kind}` must be a JSON object"))]),
+        other => Err(vec![Diagnostic::error(
+            other.span(),
+            format!("`{kind}` must be a JSON object"),
+        )]),
     }
 }
 
-fn attribute(file: FileId, name: String, name_span: Span, v: Json) -> Result<Attribute, Vec<Diagnostic>> {
+fn attribute(
+    file: FileId,
+    name: String,
+    name_span: Span,
+    v: Json,
+) -> Result<Attribute, Vec<Diagnostic>> {
     let expr = expr(file, v)?;
     Ok(Attribute {
         span: name_span.to(expr.span),
-        name: Ident { name, span: name_span },
+        name: Ident {
+            name,
+            span: name_span,
+        },
         expr,
     })
 }
 
 fn expr(file: FileId, v: Json) -> Result<Expr, Vec<Diagnostic>> {
     Ok(match v {
-        Json::Null(span) => Expr { kind: ExprKind::Null, span },
-        Json::Bool(b, span) => Expr { kind: ExprKind::Bool(b), span },
-        Json::Number(n, span) => Expr { kind: ExprKind::Number(n), span },
+        Json::Null(span) => Expr {
+            kind: ExprKind::Null,
+            span,
+        },
+        Json::Bool(b, span) => Expr {
+            kind: ExprKind::Bool(b),
+            span,
+        },
+        Json::Number(n, span) => Expr {
+            kind: ExprKind::Number(n),
+            span,
+        },
         Json::String(s, span) => {
             // JSON strings are templates: `${...}` works inside them.
             let template = if s.contains("${") || s.contains("%{") {
@@ -158,10 +201,18 @@ fn expr(file: FileId, v: Json) -> Result<Expr, Vec<Diagnostic>> {
                     heredoc: false,
                 }
             };
-            Expr { kind: ExprKind::Template(template), span }
+            Expr {
+                kind: ExprKind::Template(template),
+                span,
+            }
         }
         Json::Array(items, span) => Expr {
-            kind: ExprKind::Tuple(items.into_iter().map(|i| expr(file, i)).collect::<Result<_, _>>()?),
+            kind: ExprKind::Tuple(
+                items
+                    .into_iter()
+                    .map(|i| expr(file, i))
+                    .collect::<Result<_, _>>()?,
+            ),
             span,
         },
         Json::Object(items, span) => Expr {
@@ -200,7 +251,12 @@ enum Json {
 impl Json {
     fn span(&self) -> Span {
         match self {
-            Json::Null(s) | Json::Bool(_, s) | Json::Number(_, s) | Json::String(_, s) | Json::Array(_, s) | Json::Object(_, s) => *s,
+            Json::Null(s)
+            | Json::Bool(_, s)
+            | Json::Number(_, s)
+            | Json::String(_, s)
+            | Json::Array(_, s)
+            | Json::Object(_, s) => *s,
         }
     }
 }
@@ -310,7 +366,10 @@ impl Parser<'_> {
                     .find(|ch: char| !(ch.is_ascii_digit() || "+-.eE".contains(ch)))
                     .unwrap_or(rest.len());
                 self.pos += len;
-                Ok(Json::Number(rest[..len].to_string(), self.span(start, self.pos)))
+                Ok(Json::Number(
+                    rest[..len].to_string(),
+                    self.span(start, self.pos),
+                ))
             }
             Some(_) => Err(self.err("invalid JSON value")),
         }
@@ -330,13 +389,19 @@ impl Parser<'_> {
             }
         }
         if i >= bytes.len() {
-            return Err(Diagnostic::error(self.span(start, self.text.len()), "unterminated JSON string"));
+            return Err(Diagnostic::error(
+                self.span(start, self.text.len()),
+                "unterminated JSON string",
+            ));
         }
         let quoted = &rest[..=i];
         self.pos += i + 1;
         match crate::value::from_json(quoted) {
             Ok(crate::value::Value::String(s)) => Ok(s),
-            _ => Err(Diagnostic::error(self.span(start, self.pos), "invalid JSON string")),
+            _ => Err(Diagnostic::error(
+                self.span(start, self.pos),
+                "invalid JSON string",
+            )),
         }
     }
 }

@@ -29,8 +29,14 @@ pub fn expand(text: &str, ctx: &LegacyContext) -> Result<String, String> {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| "`{{` has no closing `}}`".to_string())?;
-        let action = after[..end].trim().trim_start_matches('-').trim_end_matches('-').trim();
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "`{{` has no closing `}}`".to_string())?;
+        let action = after[..end]
+            .trim()
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
         out.push_str(&pipeline(action, ctx)?);
         rest = &after[end + 2..];
     }
@@ -61,7 +67,9 @@ pub fn check_body(body: &BodyValue, diags: &mut Vec<Diagnostic>) {
 fn strings(v: &Value) -> Vec<String> {
     match v.unmark().0 {
         Value::String(s) => vec![s.clone()],
-        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().flat_map(strings).collect(),
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+            xs.iter().flat_map(strings).collect()
+        }
         Value::Map(m) | Value::Object(m) => m.values().flat_map(strings).collect(),
         _ => Vec::new(),
     }
@@ -165,7 +173,11 @@ fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
     match name {
         "timestamp" => Ok(ctx.unix_time.to_string()),
         "isotime" => {
-            let layout = if args.len() > 1 { literal(1)? } else { "2006-01-02T15:04:05Z07:00" };
+            let layout = if args.len() > 1 {
+                literal(1)?
+            } else {
+                "2006-01-02T15:04:05Z07:00"
+            };
             Ok(go_time_format(ctx.unix_time, layout))
         }
         "uuid" => Ok(uuid_v4()),
@@ -175,7 +187,11 @@ fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
         "replace" => {
             let (old, new, n, s) = (literal(1)?, literal(2)?, literal(3)?, literal(4)?);
             let n: i64 = n.parse().map_err(|_| "replace needs a count")?;
-            Ok(if n < 0 { s.replace(old, new) } else { s.replacen(old, new, n as usize) })
+            Ok(if n < 0 {
+                s.replace(old, new)
+            } else {
+                s.replacen(old, new, n as usize)
+            })
         }
         "replace_all" => Ok(literal(3)?.replace(literal(1)?, literal(2)?)),
         "split" => {
@@ -190,13 +206,18 @@ fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
         "template_dir" => Ok(ctx.template_dir.clone()),
         "user" => {
             let key = literal(1)?;
-            ctx.user.get(key).cloned().ok_or_else(|| format!("no user variable `{key}`"))
+            ctx.user
+                .get(key)
+                .cloned()
+                .ok_or_else(|| format!("no user variable `{key}`"))
         }
         "build" => {
             let key = literal(1)?;
             Ok(ctx.build.get(key).cloned().unwrap_or_default())
         }
-        "env" => Err("`env` is not available in HCL2 templates; use a variable with an env() default".into()),
+        "env" => Err(
+            "`env` is not available in HCL2 templates; use a variable with an env() default".into(),
+        ),
         other => Err(format!("unknown function `{other}`")),
     }
 }
@@ -205,7 +226,13 @@ fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
 fn clean_resource_name(s: &str) -> String {
     s.chars()
         .map(|c| c.to_ascii_lowercase())
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -226,7 +253,14 @@ fn uuid_v4() -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Format a UTC Unix time with a Go reference layout (`2006-01-02T15:04:05Z07:00`).
@@ -236,8 +270,29 @@ pub fn go_time_format(unix: i64, layout: &str) -> String {
     let (y, m, d) = civil_from_days(days);
     let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
     let weekday = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday.
-    const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-    const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    const DAYS: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
     let tokens: [(&str, String); 24] = [
         ("January", MONTHS[(m - 1) as usize].to_string()),
         ("Monday", DAYS[weekday].to_string()),
@@ -255,7 +310,10 @@ pub fn go_time_format(unix: i64, layout: &str) -> String {
         ("_2", format!("{d:>2}")),
         ("06", format!("{:02}", y % 100)),
         ("15", format!("{hh:02}")),
-        ("03", format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 })),
+        (
+            "03",
+            format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 }),
+        ),
         ("04", format!("{mm:02}")),
         ("05", format!("{ss:02}")),
         ("PM", if hh >= 12 { "PM" } else { "AM" }.to_string()),
@@ -310,14 +368,34 @@ mod tests {
 
     #[test]
     fn expands_packer_functions() {
-        assert_eq!(expand("my-custom-ami-{{timestamp}}", &ctx()).unwrap(), "my-custom-ami-1732464000");
-        assert_eq!(expand("{{isotime \"2006-01-02 15:04\"}}", &ctx()).unwrap(), "2024-11-24 16:00");
-        assert_eq!(expand("{{ timestamp | clean_resource_name }}", &ctx()).unwrap(), "1732464000");
-        assert_eq!(expand("{{clean_resource_name \"My AMI: v1\"}}", &ctx()).unwrap(), "my-ami--v1");
-        assert_eq!(expand("{{build_name}}-{{build_type}}", &ctx()).unwrap(), "web-amazon-ebs");
+        assert_eq!(
+            expand("my-custom-ami-{{timestamp}}", &ctx()).unwrap(),
+            "my-custom-ami-1732464000"
+        );
+        assert_eq!(
+            expand("{{isotime \"2006-01-02 15:04\"}}", &ctx()).unwrap(),
+            "2024-11-24 16:00"
+        );
+        assert_eq!(
+            expand("{{ timestamp | clean_resource_name }}", &ctx()).unwrap(),
+            "1732464000"
+        );
+        assert_eq!(
+            expand("{{clean_resource_name \"My AMI: v1\"}}", &ctx()).unwrap(),
+            "my-ami--v1"
+        );
+        assert_eq!(
+            expand("{{build_name}}-{{build_type}}", &ctx()).unwrap(),
+            "web-amazon-ebs"
+        );
         assert_eq!(expand("{{ .Name }}", &ctx()).unwrap(), "web");
-        assert!(expand("{{ nope }}", &ctx()).unwrap_err().contains("unknown function"));
+        assert!(expand("{{ nope }}", &ctx())
+            .unwrap_err()
+            .contains("unknown function"));
         assert!(expand("{{ timestamp", &ctx()).is_err());
-        assert_eq!(expand("{{isotime}}", &ctx()).unwrap(), "2024-11-24T16:00:00Z");
+        assert_eq!(
+            expand("{{isotime}}", &ctx()).unwrap(),
+            "2024-11-24T16:00:00Z"
+        );
     }
 }

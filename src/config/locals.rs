@@ -91,17 +91,29 @@ pub fn evaluate_all(
                     }
                 }
                 "local" => {
-                    let Some(name) = schema::one_label(block, "local", "name", diags) else { continue };
+                    let Some(name) = schema::one_label(block, "local", "name", diags) else {
+                        continue;
+                    };
                     schema::check(&block.body, &LOCAL_SCHEMA, diags);
                     let Some(expr) = block.body.attribute("expression") else {
-                        diags.push(Diagnostic::error(block.header_span(), format!("the local `{name}` has no `expression`"))
-                            .with_hint("local \"name\" { expression = ... }"));
+                        diags.push(
+                            Diagnostic::error(
+                                block.header_span(),
+                                format!("the local `{name}` has no `expression`"),
+                            )
+                            .with_hint("local \"name\" { expression = ... }"),
+                        );
                         continue;
                     };
                     let sensitive = block
                         .body
                         .attribute("sensitive")
-                        .map(|a| matches!(ctx.eval(&a.expr).map(|v| v.unmark().0.clone()), Ok(Value::Bool(true))))
+                        .map(|a| {
+                            matches!(
+                                ctx.eval(&a.expr).map(|v| v.unmark().0.clone()),
+                                Ok(Value::Bool(true))
+                            )
+                        })
                         .unwrap_or(false);
                     add_local(
                         &mut locals,
@@ -116,11 +128,23 @@ pub fn evaluate_all(
                     );
                 }
                 "data" => {
-                    let Some(labels) = schema::labels(block, "data", &["type", "name"], diags) else { continue };
-                    if let Some(first) = data.iter().find(|d| d.kind == labels[0] && d.name == labels[1]) {
+                    let Some(labels) = schema::labels(block, "data", &["type", "name"], diags)
+                    else {
+                        continue;
+                    };
+                    if let Some(first) = data
+                        .iter()
+                        .find(|d| d.kind == labels[0] && d.name == labels[1])
+                    {
                         diags.push(
-                            Diagnostic::error(block.header_span(), format!("the data source `{}.{}` is declared twice", labels[0], labels[1]))
-                                .with_label(first.span, "first declared here"),
+                            Diagnostic::error(
+                                block.header_span(),
+                                format!(
+                                    "the data source `{}.{}` is declared twice",
+                                    labels[0], labels[1]
+                                ),
+                            )
+                            .with_label(first.span, "first declared here"),
                         );
                         continue;
                     }
@@ -146,7 +170,9 @@ pub fn evaluate_all(
     for name in locals.keys() {
         local_nodes.insert(name, graph.add_node(Node::Local(name)));
     }
-    let data_nodes: Vec<NodeIndex> = (0..data.len()).map(|i| graph.add_node(Node::Data(i))).collect();
+    let data_nodes: Vec<NodeIndex> = (0..data.len())
+        .map(|i| graph.add_node(Node::Data(i)))
+        .collect();
     let mut edges = Vec::new();
     for (name, local) in &locals {
         for r in references(&local.expr) {
@@ -195,12 +221,14 @@ pub fn evaluate_all(
                     }
                 };
                 local_values.insert(name.to_string(), value);
-                ctx.variables.insert("local".into(), Value::Object(local_values.clone()));
+                ctx.variables
+                    .insert("local".into(), Value::Object(local_values.clone()));
             }
             Node::Data(i) => {
                 let d = &data[i];
                 let config = evaluate::body(&d.body, d.span, ctx, diags);
-                let (plugin, found) = plugins::check(PluginKind::DataSource, &d.kind, d.kind_span, &config);
+                let (plugin, found) =
+                    plugins::check(PluginKind::DataSource, &d.kind, d.kind_span, &config);
                 diags.extend(found);
                 data_values
                     .entry(d.kind.clone())
@@ -208,7 +236,12 @@ pub fn evaluate_all(
                     .insert(d.name.clone(), d.value.clone());
                 ctx.variables.insert(
                     "data".into(),
-                    Value::Object(data_values.iter().map(|(k, m)| (k.clone(), Value::Object(m.clone()))).collect()),
+                    Value::Object(
+                        data_values
+                            .iter()
+                            .map(|(k, m)| (k.clone(), Value::Object(m.clone())))
+                            .collect(),
+                    ),
                 );
                 let d = &mut data[i];
                 d.config = config;
@@ -227,9 +260,12 @@ pub fn evaluate_all(
 fn add_local(locals: &mut BTreeMap<String, Local>, local: Local, diags: &mut Vec<Diagnostic>) {
     if let Some(first) = locals.get(&local.name) {
         diags.push(
-            Diagnostic::error(local.span, format!("the local `{}` is defined twice", local.name))
-                .with_label(first.span, "first defined here")
-                .with_hint("each local name may be defined only once across the template's files"),
+            Diagnostic::error(
+                local.span,
+                format!("the local `{}` is defined twice", local.name),
+            )
+            .with_label(first.span, "first defined here")
+            .with_hint("each local name may be defined only once across the template's files"),
         );
         return;
     }
@@ -248,7 +284,12 @@ fn body_references(body: &Body) -> Vec<crate::eval::Reference> {
     out
 }
 
-fn report_cycles(graph: &DiGraph<Node, ()>, locals: &BTreeMap<String, Local>, data: &[DataSource], diags: &mut Vec<Diagnostic>) {
+fn report_cycles(
+    graph: &DiGraph<Node, ()>,
+    locals: &BTreeMap<String, Local>,
+    data: &[DataSource],
+    diags: &mut Vec<Diagnostic>,
+) {
     for component in tarjan_scc(graph) {
         let cyclic = component.len() > 1 || graph.contains_edge(component[0], component[0]);
         if !cyclic {
@@ -264,8 +305,16 @@ fn report_cycles(graph: &DiGraph<Node, ()>, locals: &BTreeMap<String, Local>, da
         members.sort_by_key(|(_, s)| (s.file, s.start));
         let names: Vec<String> = members.iter().map(|(n, _)| format!("`{n}`")).collect();
         let (first_name, first_span) = &members[0];
-        let mut d = Diagnostic::error(*first_span, format!("these values depend on each other in a cycle: {}", names.join(" → ")))
-            .with_hint(format!("break the cycle: one of them must not refer, directly or not, to {first_name}"));
+        let mut d = Diagnostic::error(
+            *first_span,
+            format!(
+                "these values depend on each other in a cycle: {}",
+                names.join(" → ")
+            ),
+        )
+        .with_hint(format!(
+            "break the cycle: one of them must not refer, directly or not, to {first_name}"
+        ));
         for (name, span) in &members[1..] {
             d = d.with_label(*span, format!("{name} is part of the cycle"));
         }

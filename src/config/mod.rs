@@ -30,7 +30,7 @@ use std::path::PathBuf;
 
 /// The version of Packer's template language kiln implements (what `packer.version` reads and
 /// `required_version` is checked against).
-pub const PACKER_VERSION: &str = "1.11.2";
+pub const PACKER_VERSION: &str = "1.15.0";
 
 /// What to load and with which inputs.
 #[derive(Clone, Debug, Default)]
@@ -109,10 +109,15 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
     });
     let mut path = Map::new();
     path.insert("root".into(), Value::String(root.display().to_string()));
-    path.insert("cwd".into(), Value::String(options.cwd.display().to_string()));
+    path.insert(
+        "cwd".into(),
+        Value::String(options.cwd.display().to_string()),
+    );
     ctx.variables.insert("path".into(), Value::Object(path));
     let mut packer = Map::new();
     packer.insert("version".into(), Value::string(PACKER_VERSION));
+    // The HCP registry's version fingerprint, known once a build runs.
+    packer.insert("versionFingerprint".into(), Value::Unknown(Type::String));
     ctx.variables.insert("packer".into(), Value::Object(packer));
 
     let mut variables = variables::declare(&bodies, &ctx, &mut diags);
@@ -128,11 +133,14 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
         &ctx,
         &mut diags,
     );
-    ctx.variables.insert("var".into(), variables::object(&variables));
+    ctx.variables
+        .insert("var".into(), variables::object(&variables));
     variables::validate(&variables, &ctx, &mut diags);
 
-    ctx.variables.insert("local".into(), Value::Object(Map::new()));
-    ctx.variables.insert("data".into(), Value::Object(Map::new()));
+    ctx.variables
+        .insert("local".into(), Value::Object(Map::new()));
+    ctx.variables
+        .insert("data".into(), Value::Object(Map::new()));
     let (locals, data) = locals::evaluate_all(&bodies, &mut ctx, &mut diags);
 
     let mut packer_block = PackerBlock::default();
@@ -153,9 +161,12 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
                     if let Some(s) = blocks::source(block, &mut diags) {
                         if let Some(first) = declared.get(&s.address()) {
                             diags.push(
-                                Diagnostic::error(s.span, format!("the source `{}` is declared twice", s.address()))
-                                    .with_label(*first, "first declared here")
-                                    .with_hint("source names must be unique per type"),
+                                Diagnostic::error(
+                                    s.span,
+                                    format!("the source `{}` is declared twice", s.address()),
+                                )
+                                .with_label(*first, "first declared here")
+                                .with_hint("source names must be unique per type"),
                             );
                             continue;
                         }
@@ -165,9 +176,17 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
                             continue;
                         }
                         for instance in blocks::expand_for_each(s, &ctx, &mut diags) {
-                            if declared.insert(instance.address(), instance.span).is_some() {
-                                diags.push(Diagnostic::error(instance.span, format!("the source `{}` is declared twice", instance.address()))
-                                    .with_hint("a `for_each` instance has the same name as another source block"));
+                            let address = instance.address();
+                            let unexpanded = instance.for_each.is_some();
+                            if !unexpanded
+                                && declared.insert(address.clone(), instance.span).is_some()
+                            {
+                                let message = format!("the source `{address}` is declared twice");
+                                let hint =
+                                    "a `for_each` instance has the same name as another source";
+                                diags.push(
+                                    Diagnostic::error(instance.span, message).with_hint(hint),
+                                );
                                 continue;
                             }
                             source_blocks.push(instance);
@@ -189,7 +208,13 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
     for body in &bodies {
         for block in body.blocks().filter(|b| b.ident.name == "build") {
             let index = builds.len();
-            builds.push(blocks::build(block, index, &source_blocks, &ctx, &mut diags));
+            builds.push(blocks::build(
+                block,
+                index,
+                &source_blocks,
+                &ctx,
+                &mut diags,
+            ));
         }
     }
     let template = Template {
@@ -240,7 +265,10 @@ fn check_packer_block(packer: &PackerBlock, diags: &mut Vec<Diagnostic>) {
     for rp in &packer.required_plugins {
         let Some(source) = &rp.source else { continue };
         let normalized = source.trim_start_matches("https://").to_lowercase();
-        if !plugins::plugin_sources().iter().any(|(s, _)| *s == normalized) {
+        if !plugins::plugin_sources()
+            .iter()
+            .any(|(s, _)| *s == normalized)
+        {
             diags.push(
                 Diagnostic::warning(rp.span, format!("kiln has no built-in plugin for `{source}`"))
                     .with_hint("blocks that need this plugin will be rejected; kiln's plugins are built in and need no `packer init`"),
@@ -269,7 +297,10 @@ impl Template {
         source.insert("type".into(), Value::String(use_.kind.clone()));
         ctx.variables.insert("source".into(), Value::Object(source));
         let mut b = Map::new();
-        b.insert("name".into(), Value::String(build.name.clone().unwrap_or_default()));
+        b.insert(
+            "name".into(),
+            Value::String(build.name.clone().unwrap_or_default()),
+        );
         for field in BUILD_TIME_FIELDS {
             b.insert((*field).into(), Value::Unknown(Type::String));
         }
@@ -285,16 +316,26 @@ impl Template {
     pub fn console_context(&self) -> Context {
         let mut ctx = self.context.clone();
         let object = |fields: &[&str]| {
-            Type::Object(fields.iter().map(|f| (f.to_string(), Type::String)).collect())
+            Type::Object(
+                fields
+                    .iter()
+                    .map(|f| (f.to_string(), Type::String))
+                    .collect(),
+            )
         };
-        ctx.variables.insert("source".into(), Value::Unknown(object(&["name", "type"])));
-        ctx.variables.insert("build".into(), Value::Unknown(object(BUILD_TIME_FIELDS)));
+        ctx.variables
+            .insert("source".into(), Value::Unknown(object(&["name", "type"])));
+        ctx.variables
+            .insert("build".into(), Value::Unknown(object(BUILD_TIME_FIELDS)));
         ctx
     }
 
     /// The source's body with a build's inline overrides applied.
     pub fn source_body(&self, use_: &SourceUse) -> Option<(&SourceBlock, Body)> {
-        let block = self.sources.iter().find(|s| s.address() == use_.reference)?;
+        let block = self
+            .sources
+            .iter()
+            .find(|s| s.address() == use_.reference)?;
         Some((block, use_.body(block)))
     }
 
@@ -304,10 +345,14 @@ impl Template {
         let mut diags = Vec::new();
         for build in &self.builds {
             for use_ in &build.sources {
-                let Some((block, body)) = self.source_body(use_) else { continue };
+                let Some((block, body)) = self.source_body(use_) else {
+                    continue;
+                };
                 let ctx = self.source_context(build, use_);
                 let config = evaluate::body_except(&body, block.span, &ctx, &["name"], &mut diags);
-                diags.extend(plugins::check(PluginKind::Builder, &block.kind, block.kind_span, &config).1);
+                diags.extend(
+                    plugins::check(PluginKind::Builder, &block.kind, block.kind_span, &config).1,
+                );
                 legacy::check_body(&config, &mut diags);
             }
             let ctx = match build.sources.first() {
@@ -319,9 +364,21 @@ impl Template {
                 .iter()
                 .chain(&build.error_cleanup)
                 .map(|s| (PluginKind::Provisioner, s))
-                .chain(build.post_processors.iter().flatten().map(|s| (PluginKind::PostProcessor, s)));
+                .chain(
+                    build
+                        .post_processors
+                        .iter()
+                        .flatten()
+                        .map(|s| (PluginKind::PostProcessor, s)),
+                );
             for (kind, step) in steps {
-                let config = evaluate::body_except(&step.body, step.span, &ctx, blocks::STEP_META, &mut diags);
+                let config = evaluate::body_except(
+                    &step.body,
+                    step.span,
+                    &ctx,
+                    blocks::STEP_META,
+                    &mut diags,
+                );
                 diags.extend(plugins::check(kind, &step.kind, step.kind_span, &config).1);
                 self.check_only_except(build, step, &mut diags);
             }
@@ -335,11 +392,24 @@ impl Template {
             let bare = pattern.strip_prefix("source.").unwrap_or(pattern);
             if !names.iter().any(|n| n == bare) {
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-                let span = step.body.attribute("only").or(step.body.attribute("except")).map_or(step.span, |a| a.expr.span);
-                let d = Diagnostic::warning(span, format!("`{pattern}` names no source of the build `{}`", build.display_name()));
+                let span = step
+                    .body
+                    .attribute("only")
+                    .or(step.body.attribute("except"))
+                    .map_or(step.span, |a| a.expr.span);
+                let d = Diagnostic::warning(
+                    span,
+                    format!(
+                        "`{pattern}` names no source of the build `{}`",
+                        build.display_name()
+                    ),
+                );
                 diags.push(match suggest(bare, &refs) {
                     Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                    None => d.with_hint(format!("the build's sources are {}", crate::eval::quote_list(&refs))),
+                    None => d.with_hint(format!(
+                        "the build's sources are {}",
+                        crate::eval::quote_list(&refs)
+                    )),
                 });
             }
         }

@@ -73,12 +73,18 @@ const VALIDATION_SCHEMA: Schema = Schema {
 };
 
 /// Collect declarations from every file's body.
-pub fn declare(bodies: &[&Body], ctx: &Context, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Variable> {
+pub fn declare(
+    bodies: &[&Body],
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Variable> {
     let mut vars: BTreeMap<String, Variable> = BTreeMap::new();
     for body in bodies {
         for block in body.blocks() {
             let declared = match block.ident.name.as_str() {
-                "variable" => declare_block(block, ctx, diags).into_iter().collect::<Vec<_>>(),
+                "variable" => declare_block(block, ctx, diags)
+                    .into_iter()
+                    .collect::<Vec<_>>(),
                 "variables" => declare_legacy(block, ctx, diags),
                 _ => continue,
             };
@@ -118,8 +124,13 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
     };
     if !valid_name(&name) {
         diags.push(
-            Diagnostic::error(block.labels[0].span, format!("`{name}` is not a valid variable name"))
-                .with_hint("variable names start with a letter or `_` and hold letters, digits, `_` and `-`"),
+            Diagnostic::error(
+                block.labels[0].span,
+                format!("`{name}` is not a valid variable name"),
+            )
+            .with_hint(
+                "variable names start with a letter or `_` and hold letters, digits, `_` and `-`",
+            ),
         );
     }
     let body = &block.body;
@@ -135,7 +146,10 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
     if let Some(attr) = body.attribute("description") {
         var.description = literal_string(&attr.expr, ctx, diags);
     }
-    for (field, slot) in [("sensitive", &mut var.sensitive), ("nullable", &mut var.nullable)] {
+    for (field, slot) in [
+        ("sensitive", &mut var.sensitive),
+        ("nullable", &mut var.nullable),
+    ] {
         if let Some(attr) = body.attribute(field) {
             match ctx.eval(&attr.expr).map(|v| v.unmark().0.clone()) {
                 Ok(Value::Bool(b)) => *slot = b,
@@ -155,8 +169,11 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
             Ok(v) => match typed_value(v, &var) {
                 Ok(v) => var.default = Some(v),
                 Err(msg) => diags.push(
-                    Diagnostic::error(attr.expr.span, format!("the default of `{name}` does not match its type: {msg}"))
-                        .with_hint(format!("the variable's type is {}", var.ty)),
+                    Diagnostic::error(
+                        attr.expr.span,
+                        format!("the default of `{name}` does not match its type: {msg}"),
+                    )
+                    .with_hint(format!("the variable's type is {}", var.ty)),
                 ),
             },
             Err(d) => diags.push(d),
@@ -210,8 +227,11 @@ fn declare_legacy(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
                 });
             }
             Structure::Block(b) => diags.push(
-                Diagnostic::error(b.header_span(), "a `variables` block holds only `name = default` attributes")
-                    .with_hint("declare a variable with a block: variable \"name\" { ... }"),
+                Diagnostic::error(
+                    b.header_span(),
+                    "a `variables` block holds only `name = default` attributes",
+                )
+                .with_hint("declare a variable with a block: variable \"name\" { ... }"),
             ),
         }
     }
@@ -275,14 +295,20 @@ pub fn assign(
         }
     }
     for (key, raw) in input.env {
-        let Some(name) = key.strip_prefix("PKR_VAR_") else { continue };
-        let Some(var) = vars.get_mut(name) else { continue };
+        let Some(name) = key.strip_prefix("PKR_VAR_") else {
+            continue;
+        };
+        let Some(var) = vars.get_mut(name) else {
+            continue;
+        };
         match raw_value(raw, var, sources, ctx) {
             Ok(v) => {
                 var.value = v;
                 var.origin = Origin::Env(key.clone());
             }
-            Err(d) => diags.push(d.with_hint(format!("the value comes from the environment variable {key}"))),
+            Err(d) => diags.push(d.with_hint(format!(
+                "the value comes from the environment variable {key}"
+            ))),
         }
     }
     for file in input.auto_files {
@@ -295,9 +321,11 @@ pub fn assign(
         }
     }
     for var in vars.values_mut() {
-        if var.origin == Origin::Unset && (input.allow_unset || var.broken) {
+        if var.origin == Origin::Unset {
+            // Unknown rather than null, so what uses it is not reported again.
             var.value = Value::Unknown(var.ty.clone());
-        } else if var.origin == Origin::Unset {
+        }
+        if var.origin == Origin::Unset && !input.allow_unset && !var.broken {
             diags.push(
                 Diagnostic::error(var.span, format!("the variable `{}` has no value", var.name))
                     .with_hint(format!(
@@ -315,19 +343,33 @@ pub fn assign(
 
 /// A value given as text (`-var`, `PKR_VAR_`): literal text for primitive and untyped variables
 /// (converted to their type), an HCL expression for collections and objects.
-fn raw_value(raw: &str, var: &Variable, sources: &mut SourceMap, ctx: &Context) -> Result<Value, Diagnostic> {
+fn raw_value(
+    raw: &str,
+    var: &Variable,
+    sources: &mut SourceMap,
+    ctx: &Context,
+) -> Result<Value, Diagnostic> {
     let as_string = var.ty.is_primitive() || var.ty == Type::Dynamic || !var.typed;
     let v = if as_string {
         Value::String(raw.to_string())
     } else {
         let id = sources.add_text(format!("<value for {}>", var.name), format!("v = {raw}\n"));
         let text = sources.get(id).text().to_string();
-        let body = crate::syntax::parse(id, &text).map_err(|d| d.into_iter().next().unwrap_or_else(|| Diagnostic::global("invalid value")))?;
-        let attr = body.attribute("v").ok_or_else(|| Diagnostic::global(format!("invalid value for {}", var.name)))?;
+        let body = crate::syntax::parse(id, &text).map_err(|d| {
+            d.into_iter()
+                .next()
+                .unwrap_or_else(|| Diagnostic::global("invalid value"))
+        })?;
+        let attr = body
+            .attribute("v")
+            .ok_or_else(|| Diagnostic::global(format!("invalid value for {}", var.name)))?;
         ctx.eval(&attr.expr)?
     };
     typed_value(v, var).map_err(|msg| {
-        Diagnostic::error(var.span, format!("invalid value for the variable `{}`: {msg}", var.name))
+        Diagnostic::error(
+            var.span,
+            format!("invalid value for the variable `{}`: {msg}", var.name),
+        )
     })
 }
 
@@ -352,8 +394,11 @@ fn assign_file(
             Structure::Attribute(a) => a,
             Structure::Block(b) => {
                 diags.push(
-                    Diagnostic::error(b.header_span(), "a variable file holds only `name = value` assignments")
-                        .with_hint("declare variables in the template; assign them here"),
+                    Diagnostic::error(
+                        b.header_span(),
+                        "a variable file holds only `name = value` assignments",
+                    )
+                    .with_hint("declare variables in the template; assign them here"),
                 );
                 continue;
             }
@@ -361,8 +406,11 @@ fn assign_file(
         let name = &attr.name.name;
         let Some(var) = vars.get_mut(name) else {
             // Packer warns rather than fails for names a var file sets but the template lacks.
-            let mut d = Diagnostic::warning(attr.name.span, format!("the variable `{name}` is not declared in the template"))
-                .with_hint("the value is ignored; declare it with a variable block to use it");
+            let mut d = Diagnostic::warning(
+                attr.name.span,
+                format!("the variable `{name}` is not declared in the template"),
+            )
+            .with_hint("the value is ignored; declare it with a variable block to use it");
             if let Some(s) = suggest(name, &declared) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
@@ -376,8 +424,11 @@ fn assign_file(
                     var.origin = Origin::Assigned(attr.expr.span);
                 }
                 Err(msg) => diags.push(
-                    Diagnostic::error(attr.expr.span, format!("invalid value for the variable `{name}`: {msg}"))
-                        .with_label(var.span, "declared here"),
+                    Diagnostic::error(
+                        attr.expr.span,
+                        format!("invalid value for the variable `{name}`: {msg}"),
+                    )
+                    .with_label(var.span, "declared here"),
                 ),
             },
             Err(d) => diags.push(d),
@@ -406,8 +457,13 @@ fn assign_flag(
     let names: Vec<&str> = vars.keys().map(String::as_str).collect();
     let hint = suggest(name, &names).map(|s| format!("did you mean `{s}`?"));
     let Some(var) = vars.get_mut(name) else {
-        let mut d = Diagnostic::error(name_span, format!("the variable `{name}` is not declared in the template"));
-        d = d.with_hint(hint.unwrap_or_else(|| "declare it with a variable block before setting it with -var".into()));
+        let mut d = Diagnostic::error(
+            name_span,
+            format!("the variable `{name}` is not declared in the template"),
+        );
+        d = d.with_hint(hint.unwrap_or_else(|| {
+            "declare it with a variable block before setting it with -var".into()
+        }));
         diags.push(d);
         return;
     };
@@ -441,7 +497,10 @@ pub fn validate(vars: &BTreeMap<String, Variable>, ctx: &Context, diags: &mut Ve
                     other => {
                         diags.push(Diagnostic::error(
                             v.condition.span,
-                            format!("a validation condition must be true or false, not {}", other.kind_name()),
+                            format!(
+                                "a validation condition must be true or false, not {}",
+                                other.kind_name()
+                            ),
                         ));
                         continue;
                     }
@@ -463,7 +522,10 @@ pub fn validate(vars: &BTreeMap<String, Variable>, ctx: &Context, diags: &mut Ve
                 Origin::Assigned(span) => span,
                 _ => var.span,
             };
-            let mut d = Diagnostic::error(at, format!("invalid value for the variable `{}`: {message}", var.name));
+            let mut d = Diagnostic::error(
+                at,
+                format!("invalid value for the variable `{}`: {message}", var.name),
+            );
             if at != var.span {
                 d = d.with_label(var.span, "declared here");
             }
@@ -474,10 +536,17 @@ pub fn validate(vars: &BTreeMap<String, Variable>, ctx: &Context, diags: &mut Ve
 
 /// The `var` object visible to expressions.
 pub fn object(vars: &BTreeMap<String, Variable>) -> Value {
-    Value::Object(vars.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect())
+    Value::Object(
+        vars.iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect(),
+    )
 }
 
 /// True when `expr` is a plain literal (used by `inspect` to decide how to show defaults).
 pub fn is_literal(expr: &Expr) -> bool {
-    matches!(expr.kind, ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_))
+    matches!(
+        expr.kind,
+        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_)
+    )
 }

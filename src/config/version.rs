@@ -23,7 +23,11 @@ pub fn satisfies(version: &str, constraints: &str) -> Result<bool, String> {
             "<=" => v <= c,
             _ => {
                 // `~> 1.8` allows 1.x from 1.8; `~> 1.8.1` allows 1.8.x from 1.8.1.
-                let upper = if precision <= 2 { [c[0] + 1, 0, 0] } else { [c[0], c[1] + 1, 0] };
+                let upper = if precision <= 2 {
+                    [c[0] + 1, 0, 0]
+                } else {
+                    [c[0], c[1] + 1, 0]
+                };
                 v >= c && v < upper
             }
         };

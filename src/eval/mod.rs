@@ -102,11 +102,16 @@ impl Evaluator<'_> {
                             "local" => Some("local"),
                             _ => None,
                         };
-                        if let (Some(noun), true) = (noun, d.message.starts_with("this object has no attribute")) {
+                        if let (Some(noun), true) =
+                            (noun, d.message.starts_with("this object has no attribute"))
+                        {
                             d.message = format!("there is no {noun} named `{}`", name.name);
                             d.span = Some(target.span.to(name.span));
                             if let Some(h) = d.hint.take() {
-                                d.hint = Some(h.replace("did you mean `", &format!("did you mean `{}.", root.name)));
+                                d.hint = Some(h.replace(
+                                    "did you mean `",
+                                    &format!("did you mean `{}.", root.name),
+                                ));
                             }
                         }
                     }
@@ -135,7 +140,9 @@ impl Evaluator<'_> {
                     let mut v = item;
                     for step in &splat.each {
                         v = match step {
-                            Traversal::Attr(name) => ops::get_attr(v, &name.name, name.span, splat.source.span)?,
+                            Traversal::Attr(name) => {
+                                ops::get_attr(v, &name.name, name.span, splat.source.span)?
+                            }
                             Traversal::Index(key) => {
                                 let k = self.eval(key)?;
                                 ops::index(v, k, key.span, splat.source.span)?
@@ -174,7 +181,10 @@ impl Evaluator<'_> {
         diag = match suggest_name(name, &names) {
             Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
             None if names.is_empty() => diag.with_hint("no variables are available here"),
-            None => diag.with_hint(format!("the names available here are {}", quote_list(&names))),
+            None => diag.with_hint(format!(
+                "the names available here are {}",
+                quote_list(&names)
+            )),
         };
         Err(diag)
     }
@@ -188,7 +198,10 @@ impl Evaluator<'_> {
         let v = self.eval(key)?;
         match v.unmark().0 {
             Value::Null => Err(Diagnostic::error(key.span, "an object key cannot be null")),
-            Value::Unknown(_) => Err(Diagnostic::error(key.span, "an object key must be known before the build")),
+            Value::Unknown(_) => Err(Diagnostic::error(
+                key.span,
+                "an object key must be known before the build",
+            )),
             other => match value::convert(other.clone(), &Type::String) {
                 Ok(Value::String(s)) => Ok(s),
                 _ => Err(Diagnostic::error(
@@ -236,7 +249,10 @@ impl Evaluator<'_> {
         };
         let result = match target {
             Some(t) if !picked.is_null() => value::convert(picked, &t).map_err(|e| {
-                Diagnostic::error(picked_expr.span, format!("the two results of the condition have different types: {e}"))
+                Diagnostic::error(
+                    picked_expr.span,
+                    format!("the two results of the condition have different types: {e}"),
+                )
             })?,
             Some(_) => picked,
             None => {
@@ -314,7 +330,9 @@ impl Evaluator<'_> {
                                 .with_hint("a condition must be true or false"))
                         }
                         other => match value::convert(other.clone(), &Type::Bool) {
-                            Ok(Value::Bool(true)) => self.template_parts(&then.parts, out, marked, unknown)?,
+                            Ok(Value::Bool(true)) => {
+                                self.template_parts(&then.parts, out, marked, unknown)?
+                            }
                             Ok(Value::Bool(false)) => {
                                 if let Some(o) = otherwise {
                                     self.template_parts(&o.parts, out, marked, unknown)?
@@ -323,7 +341,10 @@ impl Evaluator<'_> {
                             _ => {
                                 return Err(Diagnostic::error(
                                     condition.span,
-                                    format!("the condition must be a bool, not {}", other.kind_name()),
+                                    format!(
+                                        "the condition must be a bool, not {}",
+                                        other.kind_name()
+                                    ),
                                 ))
                             }
                         },
@@ -385,7 +406,12 @@ impl Evaluator<'_> {
         let result = if f.key_expr.is_none() {
             Value::Tuple(tuple)
         } else if f.grouped {
-            Value::Object(groups.into_iter().map(|(k, vs)| (k, Value::Tuple(vs))).collect())
+            Value::Object(
+                groups
+                    .into_iter()
+                    .map(|(k, vs)| (k, Value::Tuple(vs)))
+                    .collect(),
+            )
         } else {
             Value::Object(object)
         };
@@ -416,7 +442,10 @@ impl Evaluator<'_> {
                     _ => {
                         return Err(Diagnostic::error(
                             cond.span,
-                            format!("the `if` condition must be a bool, not {}", other.kind_name()),
+                            format!(
+                                "the `if` condition must be a bool, not {}",
+                                other.kind_name()
+                            ),
                         ))
                     }
                 },
@@ -430,14 +459,20 @@ impl Evaluator<'_> {
                 let key = match key.unmark().0 {
                     Value::Unknown(_) => return Ok(Some(Value::unknown())),
                     Value::Null => {
-                        return Err(Diagnostic::error(key_expr.span, "an object key cannot be null"))
+                        return Err(Diagnostic::error(
+                            key_expr.span,
+                            "an object key cannot be null",
+                        ))
                     }
                     other => match value::convert(other.clone(), &Type::String) {
                         Ok(Value::String(s)) => s,
                         _ => {
                             return Err(Diagnostic::error(
                                 key_expr.span,
-                                format!("an object key must be a string, not {}", other.kind_name()),
+                                format!(
+                                    "an object key must be a string, not {}",
+                                    other.kind_name()
+                                ),
                             ))
                         }
                     },
@@ -471,10 +506,15 @@ impl Evaluator<'_> {
         if !functions::exists(name) {
             let mut names = functions::names();
             names.extend(special::NAMES);
-            let diag = Diagnostic::error(call.name.span, format!("there is no function named `{name}`"));
+            let diag = Diagnostic::error(
+                call.name.span,
+                format!("there is no function named `{name}`"),
+            );
             return Err(match suggest_name(name, &names) {
                 Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
-                None => diag.with_hint("see Packer's function reference for the functions available"),
+                None => {
+                    diag.with_hint("see Packer's function reference for the functions available")
+                }
             });
         }
         let mut args = Vec::with_capacity(call.args.len());
@@ -505,7 +545,10 @@ impl Evaluator<'_> {
         }
         let secret = args.iter().any(Value::contains_sensitive);
         functions::call(name, args, &self.ctx.functions).map_err(|err| {
-            let at = err.arg.and_then(|i| arg_spans.get(i).copied()).unwrap_or(span);
+            let at = err
+                .arg
+                .and_then(|i| arg_spans.get(i).copied())
+                .unwrap_or(span);
             // A function's message may quote its arguments; never when one is sensitive.
             let message = if secret {
                 "the call failed (details hidden: an argument is sensitive)".to_string()
@@ -527,7 +570,9 @@ pub(crate) fn iterate(collection: Value, span: Span) -> Result<Vec<(Value, Value
             .map(|(i, v)| (Value::int(i as i64), v))
             .collect()),
         Value::Set(xs) => Ok(xs.into_iter().map(|v| (v.clone(), v)).collect()),
-        Value::Map(m) | Value::Object(m) => Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        Value::Map(m) | Value::Object(m) => {
+            Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect())
+        }
         Value::Null => Err(Diagnostic::error(span, "cannot iterate over null")
             .with_hint("a `for` needs a list, set, map or object")),
         other => Err(Diagnostic::error(

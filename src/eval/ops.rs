@@ -8,29 +8,44 @@ use crate::value::{self, Number, Type, Value};
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 /// `target.name` (also the legacy `list.0`).
-pub(super) fn get_attr(target: Value, name: &str, name_span: Span, target_span: Span) -> Result<Value> {
+pub(super) fn get_attr(
+    target: Value,
+    name: &str,
+    name_span: Span,
+    target_span: Span,
+) -> Result<Value> {
     let (target, marked) = unmark_top(target);
     let result = match target {
         Value::Null => {
-            return Err(Diagnostic::error(target_span, format!("cannot read `.{name}` of a null value"))
-                .with_hint("check that the value is set, or guard with `!= null`"))
+            return Err(Diagnostic::error(
+                target_span,
+                format!("cannot read `.{name}` of a null value"),
+            )
+            .with_hint("check that the value is set, or guard with `!= null`"))
         }
         Value::Unknown(_) => Value::unknown(),
         Value::Object(mut attrs) | Value::Map(mut attrs) => match attrs.remove(name) {
             Some(v) => v,
             None => {
                 let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
-                let diag = Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
+                let diag =
+                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
                     None if names.is_empty() => diag.with_hint("the object is empty"),
-                    None => diag.with_hint(format!("its attributes are {}", super::quote_list(&names))),
+                    None => {
+                        diag.with_hint(format!("its attributes are {}", super::quote_list(&names)))
+                    }
                 });
             }
         },
         Value::List(xs) | Value::Tuple(xs) if name.bytes().all(|b| b.is_ascii_digit()) => {
             let len = xs.len();
-            match name.parse::<usize>().ok().and_then(|i| xs.into_iter().nth(i)) {
+            match name
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| xs.into_iter().nth(i))
+            {
                 Some(v) => v,
                 None => return Err(out_of_range(name_span, name, len)),
             }
@@ -56,11 +71,14 @@ fn unmark_top(v: Value) -> (Value, bool) {
 }
 
 fn out_of_range(span: Span, index: &str, len: usize) -> Diagnostic {
-    Diagnostic::error(span, format!("index {index} is out of range"))
-        .with_hint(match len {
-            0 => "the list is empty".to_string(),
-            n => format!("the list has {n} element{}, indexed from 0 to {}", if n == 1 { "" } else { "s" }, n - 1),
-        })
+    Diagnostic::error(span, format!("index {index} is out of range")).with_hint(match len {
+        0 => "the list is empty".to_string(),
+        n => format!(
+            "the list has {n} element{}, indexed from 0 to {}",
+            if n == 1 { "" } else { "s" },
+            n - 1
+        ),
+    })
 }
 
 /// `target[key]`
@@ -89,12 +107,19 @@ pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span
                     ))
                 }
             };
-            match n.to_i64().filter(|i| *i >= 0).and_then(|i| xs.into_iter().nth(i as usize)) {
+            match n
+                .to_i64()
+                .filter(|i| *i >= 0)
+                .and_then(|i| xs.into_iter().nth(i as usize))
+            {
                 Some(v) => v,
                 None if n.is_integer() => return Err(out_of_range(key_span, &n.to_string(), len)),
                 None => {
-                    return Err(Diagnostic::error(key_span, format!("index {n} is not a whole number"))
-                        .with_hint("list indexes are whole numbers from 0"))
+                    return Err(Diagnostic::error(
+                        key_span,
+                        format!("index {n} is not a whole number"),
+                    )
+                    .with_hint("list indexes are whole numbers from 0"))
                 }
             }
         }
@@ -112,10 +137,13 @@ pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span
                 Some(v) => v,
                 None => {
                     let names: Vec<&str> = m.keys().map(String::as_str).collect();
-                    let diag = Diagnostic::error(key_span, format!("the key \"{k}\" is not in this map"));
+                    let diag =
+                        Diagnostic::error(key_span, format!("the key \"{k}\" is not in this map"));
                     return Err(match suggest(&k, &names) {
                         Some(s) => diag.with_hint(format!("did you mean \"{s}\"?")),
-                        None => diag.with_hint("use lookup(map, key, default) for keys that may be missing"),
+                        None => diag.with_hint(
+                            "use lookup(map, key, default) for keys that may be missing",
+                        ),
                     });
                 }
             }
@@ -159,7 +187,10 @@ fn number(v: Value, span: Span, which: &str, secret: bool) -> Result<Option<Numb
             Ok(Value::Number(n)) => Ok(Some(n)),
             _ => Err(Diagnostic::error(
                 span,
-                format!("the {which} must be a number, not {}", describe(&other, secret)),
+                format!(
+                    "the {which} must be a number, not {}",
+                    describe(&other, secret)
+                ),
             )),
         },
     }
@@ -174,7 +205,10 @@ fn boolean(v: Value, span: Span, which: &str, secret: bool) -> Result<Option<boo
             Ok(Value::Bool(b)) => Ok(Some(b)),
             _ => Err(Diagnostic::error(
                 span,
-                format!("the {which} must be a bool, not {}", describe(&other, secret)),
+                format!(
+                    "the {which} must be a bool, not {}",
+                    describe(&other, secret)
+                ),
             )),
         },
     }
@@ -191,7 +225,14 @@ fn describe(v: &Value, secret: bool) -> String {
 
 /// Binary operators with HCL's conversions: arithmetic and comparison on numbers, logic on
 /// bools, equality on any values without conversion.
-pub(super) fn binary(op: BinaryOp, l: Value, r: Value, ls: Span, rs: Span, span: Span) -> Result<Value> {
+pub(super) fn binary(
+    op: BinaryOp,
+    l: Value,
+    r: Value,
+    ls: Span,
+    rs: Span,
+    span: Span,
+) -> Result<Value> {
     use BinaryOp::*;
     let (l, lm) = l.unmark_deep();
     let (r, rm) = r.unmark_deep();
@@ -254,11 +295,16 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Number(x), Value::Number(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
-        (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) | (Value::Tuple(x), Value::Tuple(y)) => {
+        (Value::List(x), Value::List(y))
+        | (Value::Set(x), Value::Set(y))
+        | (Value::Tuple(x), Value::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
         }
         (Value::Map(x), Value::Map(y)) | (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
         }
         _ => false,
     }

@@ -11,7 +11,11 @@ use crate::value::{self, Type, Value};
 pub(super) const NAMES: [&str; 4] = ["can", "convert", "templatefile", "try"];
 
 /// Evaluate `call` when it is one of the special forms.
-pub(super) fn call(ev: &mut Evaluator, call: &FunctionCall, span: Span) -> Option<Result<Value, Diagnostic>> {
+pub(super) fn call(
+    ev: &mut Evaluator,
+    call: &FunctionCall,
+    span: Span,
+) -> Option<Result<Value, Diagnostic>> {
     let name = call.name.name.as_str();
     if !NAMES.contains(&name) {
         return None;
@@ -20,7 +24,13 @@ pub(super) fn call(ev: &mut Evaluator, call: &FunctionCall, span: Span) -> Optio
         if call.args.len() == n && !call.expand_final {
             Ok(())
         } else {
-            Err(Diagnostic::error(span, format!("{name}() takes {n} argument{}: {name}({sig})", if n == 1 { "" } else { "s" })))
+            Err(Diagnostic::error(
+                span,
+                format!(
+                    "{name}() takes {n} argument{}: {name}({sig})",
+                    if n == 1 { "" } else { "s" }
+                ),
+            ))
         }
     };
     Some((|| match name {
@@ -34,7 +44,10 @@ pub(super) fn call(ev: &mut Evaluator, call: &FunctionCall, span: Span) -> Optio
         }
         "try" => {
             if call.args.is_empty() {
-                return Err(Diagnostic::error(span, "try() needs at least one expression"));
+                return Err(Diagnostic::error(
+                    span,
+                    "try() needs at least one expression",
+                ));
             }
             let mut last = None;
             for arg in &call.args {
@@ -45,15 +58,24 @@ pub(super) fn call(ev: &mut Evaluator, call: &FunctionCall, span: Span) -> Optio
                 }
             }
             let last = last.expect("at least one argument was tried");
-            Err(Diagnostic::error(span, format!("no expression given to try() succeeded; the last one failed: {}", last.message))
-                .with_label(last.span.unwrap_or(span), "this was the last attempt"))
+            Err(Diagnostic::error(
+                span,
+                format!(
+                    "no expression given to try() succeeded; the last one failed: {}",
+                    last.message
+                ),
+            )
+            .with_label(last.span.unwrap_or(span), "this was the last attempt"))
         }
         "convert" => {
             arity(2, "value, type")?;
             let v = ev.eval(&call.args[0])?;
             let ty = Type::from_expr(&call.args[1])?;
             value::convert(v, &ty).map_err(|e| {
-                Diagnostic::error(call.args[0].span, format!("convert(): cannot convert to {ty}: {e}"))
+                Diagnostic::error(
+                    call.args[0].span,
+                    format!("convert(): cannot convert to {ty}: {e}"),
+                )
             })
         }
         "templatefile" => {
@@ -64,31 +86,49 @@ pub(super) fn call(ev: &mut Evaluator, call: &FunctionCall, span: Span) -> Optio
                 return Ok(Value::unknown());
             }
             let Some(path) = path_v.as_str() else {
-                return Err(Diagnostic::error(call.args[0].span, "templatefile(): the path must be a string"));
+                return Err(Diagnostic::error(
+                    call.args[0].span,
+                    "templatefile(): the path must be a string",
+                ));
             };
             let vars = match vars_v.as_map() {
                 Some(m) => m.clone(),
                 None => {
-                    return Err(Diagnostic::error(call.args[1].span, "templatefile(): the variables must be an object or map")
-                        .with_hint("pass them as `{ name = value }`"))
+                    return Err(Diagnostic::error(
+                        call.args[1].span,
+                        "templatefile(): the variables must be an object or map",
+                    )
+                    .with_hint("pass them as `{ name = value }`"))
                 }
             };
             let full = ev.ctx.functions.base_dir.join(path);
             let text = std::fs::read_to_string(&full).map_err(|e| {
-                Diagnostic::error(call.args[0].span, format!("templatefile(): cannot read {}: {e}", full.display()))
+                Diagnostic::error(
+                    call.args[0].span,
+                    format!("templatefile(): cannot read {}: {e}", full.display()),
+                )
             })?;
             // The template file is not in the caller's source map: report its problems by
             // message, pointing at the call.
-            let template = crate::syntax::parse_template(FileId(u32::MAX), &text).map_err(|diags| {
-                Diagnostic::error(span, format!("templatefile(): {} is not a valid template: {}", path, diags[0].message))
-            })?;
+            let template =
+                crate::syntax::parse_template(FileId(u32::MAX), &text).map_err(|diags| {
+                    Diagnostic::error(
+                        span,
+                        format!(
+                            "templatefile(): {} is not a valid template: {}",
+                            path, diags[0].message
+                        ),
+                    )
+                })?;
             let nested = super::Context {
                 variables: Default::default(),
                 functions: ev.ctx.functions.clone(),
             };
             nested
                 .eval_template_with(&template, span, vars.into_iter().collect())
-                .map_err(|d| Diagnostic::error(span, format!("templatefile(): in {path}: {}", d.message)))
+                .map_err(|d| {
+                    Diagnostic::error(span, format!("templatefile(): in {path}: {}", d.message))
+                })
         }
         _ => unreachable!("checked against NAMES"),
     })())

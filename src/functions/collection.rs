@@ -16,17 +16,17 @@ pub(crate) fn seq(v: &Value) -> Option<&[Value]> {
     }
 }
 
-pub fn alltrue(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn alltrue(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = args.list(0, Type::Bool)?;
     Ok(Value::Bool(items.iter().all(|x| *x == Value::Bool(true))))
 }
 
-pub fn anytrue(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn anytrue(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = args.list(0, Type::Bool)?;
     Ok(Value::Bool(items.contains(&Value::Bool(true))))
 }
 
-pub fn chunklist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn chunklist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = args.list(0, Type::Dynamic)?;
     if items.is_empty() {
         return Ok(Value::List(Vec::new()));
@@ -47,7 +47,7 @@ pub fn chunklist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErro
     ))
 }
 
-pub fn coalescelist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn coalescelist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     if args.len() == 0 {
         return Err(FunctionError::new("at least one argument is required"));
     }
@@ -65,7 +65,7 @@ pub fn coalescelist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionE
         .ok_or_else(|| FunctionError::new("no non-null arguments"))
 }
 
-pub fn compact(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn compact(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = args.list(0, Type::String)?;
     Ok(Value::List(
         items
@@ -75,7 +75,7 @@ pub fn compact(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     ))
 }
 
-pub fn concat(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn concat(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     if args.len() == 0 {
         return Err(FunctionError::new("at least one argument is required"));
     }
@@ -109,14 +109,14 @@ pub fn concat(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     Ok(Value::Tuple(out))
 }
 
-pub fn contains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn contains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = seq(args.get(0))
         .ok_or_else(|| FunctionError::new("argument must be list, tuple, or set"))?;
     let wanted = args.get(1);
     Ok(Value::Bool(items.iter().any(|x| x == wanted)))
 }
 
-pub fn distinct(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn distinct(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let mut out: Vec<Value> = Vec::new();
     for item in args.list(0, Type::Dynamic)? {
         if !out.contains(&item) {
@@ -126,7 +126,7 @@ pub fn distinct(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
     Ok(Value::List(out))
 }
 
-pub fn element(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn element(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let index = args.number(1)?;
     if index.signum() < 0 {
         return Err(FunctionError::new(
@@ -154,7 +154,7 @@ pub fn element(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(items[i].clone())
 }
 
-pub fn flatten(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn flatten(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     fn walk(items: &[Value], out: &mut Vec<Value>) {
         for item in items {
             match seq(item) {
@@ -170,7 +170,7 @@ pub fn flatten(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(Value::Tuple(out))
 }
 
-pub fn matchkeys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn matchkeys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let values = args.list(0, Type::Dynamic)?;
     let keys = args.convert(1, &Type::List(Box::new(Type::Dynamic)))?;
     let search = args.convert(2, &Type::List(Box::new(Type::Dynamic)))?;
@@ -198,7 +198,7 @@ pub fn matchkeys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErro
     Ok(Value::List(out))
 }
 
-pub fn range(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn range(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let nums = (0..args.len())
         .map(|i| args.number(i))
         .collect::<Result<Vec<Number>, _>>()?;
@@ -243,7 +243,7 @@ pub fn range(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::List(out))
 }
 
-pub fn reverse(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn reverse(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     match args.get(0) {
         Value::Tuple(xs) => Ok(Value::Tuple(xs.iter().rev().cloned().collect())),
         Value::List(xs) | Value::Set(xs) => Ok(Value::List(xs.iter().rev().cloned().collect())),
@@ -257,7 +257,7 @@ pub fn reverse(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     }
 }
 
-pub fn slice(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn slice(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (items, tuple) = match args.get(0) {
         Value::Set(_) => {
             return Err(args.err(0, "cannot slice a set, because its elements do not have indices; explicitly convert to a list if the ordering of the result is not important"));
@@ -294,7 +294,7 @@ pub fn slice(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     })
 }
 
-pub fn sort(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sort(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let mut strings = Vec::new();
     for (i, item) in args.list(0, Type::String)?.into_iter().enumerate() {
         match item {

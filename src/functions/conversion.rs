@@ -5,27 +5,27 @@ use super::args::Args;
 use super::{FunctionContext, FunctionError};
 use crate::value::{convert, Type, Value};
 
-pub fn tobool(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn tobool(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::Bool)
 }
 
-pub fn tonumber(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn tonumber(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::Number)
 }
 
-pub fn tostring(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn tostring(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::String)
 }
 
-pub fn tolist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn tolist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::List(Box::new(Type::Dynamic)))
 }
 
-pub fn toset(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn toset(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::Set(Box::new(Type::Dynamic)))
 }
 
-pub fn tomap(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn tomap(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to(args, Type::Map(Box::new(Type::Dynamic)))
 }
 
@@ -57,11 +57,11 @@ fn to(args: &Args, want: Type) -> Result<Value, FunctionError> {
     })
 }
 
-pub fn sensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(args.get(0).clone().sensitive())
 }
 
-pub fn nonsensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn nonsensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     match args.get(0) {
         Value::Sensitive(inner) => Ok(inner.unmark().0.clone()),
         Value::Unknown(ty) => Ok(Value::Unknown(ty.clone())),
@@ -72,7 +72,7 @@ pub fn nonsensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionE
     }
 }
 
-pub fn issensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn issensitive(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(match args.get(0) {
         Value::Sensitive(_) => Value::Bool(true),
         Value::Unknown(_) => Value::Unknown(Type::Bool),

@@ -18,31 +18,31 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-pub fn md5(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn md5(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(hex(&md5::Md5::digest(
         args.string(0)?.as_bytes(),
     ))))
 }
 
-pub fn sha1(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sha1(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(hex(&sha1::Sha1::digest(
         args.string(0)?.as_bytes(),
     ))))
 }
 
-pub fn sha256(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sha256(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(hex(&sha2::Sha256::digest(
         args.string(0)?.as_bytes(),
     ))))
 }
 
-pub fn sha512(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sha512(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(hex(&sha2::Sha512::digest(
         args.string(0)?.as_bytes(),
     ))))
 }
 
-pub fn bcrypt(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn bcrypt(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let password = args.string(0)?;
     let cost = match args.len() {
         1 => 10,
@@ -67,7 +67,7 @@ pub fn bcrypt(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     ))
 }
 
-pub fn rsadecrypt(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn rsadecrypt(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let ciphertext = args.string(0)?;
     let key = args.string(1)?;
     let bytes = decode_base64(&ciphertext).map_err(|_| {
@@ -130,11 +130,11 @@ fn pem_block(text: &str) -> Option<PemBlock> {
     }
 }
 
-pub fn uuidv4(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn uuidv4(_: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(uuid::Uuid::new_v4().to_string()))
 }
 
-pub fn uuidv5(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn uuidv5(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let ns_text = args.string(0)?;
     let name = args.string(1)?;
     let namespace = match ns_text.as_str() {

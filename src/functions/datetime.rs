@@ -7,11 +7,11 @@ use super::{FunctionContext, FunctionError};
 use crate::value::Value;
 use std::cmp::Ordering;
 
-pub fn timestamp(_: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn timestamp(_: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(ctx.timestamp.clone()))
 }
 
-pub fn timeadd(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn timeadd(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let t = parse_rfc3339(&args.string(0)?).map_err(FunctionError::new)?;
     let d = parse_duration(&args.string(1)?).map_err(FunctionError::new)?;
     let sum = t
@@ -20,7 +20,7 @@ pub fn timeadd(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(Value::String(sum.rfc3339()))
 }
 
-pub fn timecmp(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn timecmp(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let a = parse_rfc3339(&args.string(0)?).map_err(|e| args.err(0, e))?;
     let b = parse_rfc3339(&args.string(1)?).map_err(|e| args.err(1, e))?;
     Ok(Value::int(match a.instant().cmp(&b.instant()) {
@@ -30,7 +30,7 @@ pub fn timecmp(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     }))
 }
 
-pub fn formatdate(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn formatdate(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let format = args.string(0)?;
     let t = parse_rfc3339(&args.string(1)?).map_err(|e| args.err(1, e))?;
     let c = t.civil();
@@ -154,7 +154,7 @@ fn run_time(ctx: &FunctionContext) -> Result<Time, FunctionError> {
         .map_err(|e| FunctionError::new(format!("the run's timestamp is invalid: {e}")))
 }
 
-pub fn legacy_isotime(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn legacy_isotime(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let t = run_time(ctx)?;
     match args.len() {
         0 => Ok(Value::String(t.rfc3339())),
@@ -163,7 +163,7 @@ pub fn legacy_isotime(args: &Args, ctx: &FunctionContext) -> Result<Value, Funct
     }
 }
 
-pub fn legacy_strftime(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn legacy_strftime(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let t = run_time(ctx)?;
     let format = match args.len() {
         0 => return Ok(Value::String(t.rfc3339())),

@@ -27,11 +27,11 @@ pub(crate) fn encode_base64(bytes: &[u8]) -> String {
     GO_STD.encode(bytes)
 }
 
-pub fn base64encode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn base64encode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(encode_base64(args.string(0)?.as_bytes())))
 }
 
-pub fn base64decode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn base64decode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let bytes = decode_base64(&s)
         .map_err(|_| FunctionError::new(format!("failed to decode base64 data '{s}'")))?;
@@ -40,17 +40,17 @@ pub fn base64decode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionE
     })
 }
 
-pub fn jsonencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn jsonencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     to_json(args.get(0))
         .map(Value::String)
         .map_err(|e| args.err(0, e))
 }
 
-pub fn jsondecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn jsondecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     from_json(&args.string(0)?).map_err(FunctionError::new)
 }
 
-pub fn urlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn urlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let mut out = String::new();
     for b in args.string(0)?.bytes() {
         match b {
@@ -64,7 +64,7 @@ pub fn urlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErro
     Ok(Value::String(out))
 }
 
-pub fn urldecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn urldecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -225,7 +225,7 @@ fn text_encoding(args: &Args) -> Result<(TextEncoding, String), FunctionError> {
     })
 }
 
-pub fn textencodebase64(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn textencodebase64(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let (enc, name) = text_encoding(args)?;
     let bytes = enc.encode(&s).ok_or_else(|| {
@@ -237,7 +237,7 @@ pub fn textencodebase64(args: &Args, _: &FunctionContext) -> Result<Value, Funct
     Ok(Value::String(encode_base64(&bytes)))
 }
 
-pub fn textdecodebase64(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn textdecodebase64(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let (enc, name) = text_encoding(args)?;
     let bytes = decode_base64(&s).map_err(|e| match e {
@@ -255,7 +255,7 @@ pub fn textdecodebase64(args: &Args, _: &FunctionContext) -> Result<Value, Funct
     })
 }
 
-pub fn csvdecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn csvdecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let text = args.string(0)?;
     let mut reader = CsvReader {
         rest: &text,

@@ -97,7 +97,7 @@ fn resolve(ctx: &FunctionContext, path: &str) -> Result<String, FunctionError> {
     })
 }
 
-pub fn file(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn file(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let original = args.string(0)?;
     let path = resolve(ctx, &original)?;
     let mut f = std::fs::File::open(&path).map_err(|e| match e.kind() {
@@ -122,7 +122,7 @@ pub fn file(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> 
     })
 }
 
-pub fn fileexists(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn fileexists(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let path = resolve(ctx, &args.string(0)?)?;
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
@@ -174,7 +174,7 @@ fn mode_string(meta: &std::fs::Metadata) -> String {
     }
 }
 
-pub fn fileset(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn fileset(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
     let pattern = args.string(1)?;
     let path = if path.starts_with('/') {
@@ -197,7 +197,7 @@ pub fn fileset(args: &Args, ctx: &FunctionContext) -> Result<Value, FunctionErro
         .map_err(|e| FunctionError::new(e.to_string()))
 }
 
-pub fn basename(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn basename(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
     if path.is_empty() {
         return Ok(Value::string("."));
@@ -209,7 +209,7 @@ pub fn basename(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
     Ok(Value::string(trimmed.rsplit('/').next().unwrap_or(trimmed)))
 }
 
-pub fn dirname(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn dirname(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
     let dir = match path.rfind('/') {
         Some(i) => &path[..=i],
@@ -218,7 +218,7 @@ pub fn dirname(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(Value::String(clean(dir)))
 }
 
-pub fn abspath(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn abspath(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let path = args.string(0)?;
     if path.starts_with('/') {
         return Ok(Value::String(clean(&path)));
@@ -228,7 +228,7 @@ pub fn abspath(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(Value::String(join(&cwd.to_string_lossy(), &path)))
 }
 
-pub fn pathexpand(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn pathexpand(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     expand_home(&args.string(0)?)
         .map(Value::String)
         .map_err(FunctionError::new)

@@ -7,14 +7,14 @@ use super::{FunctionContext, FunctionError};
 use crate::value::{convert, to_json, Number, Type, Value};
 use unicode_segmentation::UnicodeSegmentation;
 
-pub fn format(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn format(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let fmt = args.string(0)?;
     format_values(&fmt, args.rest(1))
         .map(Value::String)
         .map_err(FunctionError::new)
 }
 
-pub fn formatlist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn formatlist(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let fmt = args.string(0)?;
     let rest = args.rest(1);
     if rest.is_empty() {

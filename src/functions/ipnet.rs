@@ -92,7 +92,7 @@ fn cidr_arg(args: &Args, i: usize) -> Result<Net, FunctionError> {
         .map_err(|e| FunctionError::new(format!("invalid CIDR expression: {e}")))
 }
 
-pub fn cidrhost(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn cidrhost(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let host = args.int(1)?;
     let net = cidr_arg(args, 0)?;
     let max = host_mask(net.bits, net.len);
@@ -118,7 +118,7 @@ pub fn cidrhost(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
     Ok(Value::String(ip_string(net.addr | offset, net.bits)))
 }
 
-pub fn cidrnetmask(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn cidrnetmask(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let net = cidr_arg(args, 0)?;
     Ok(Value::String(ip_string(
         net_mask(net.bits, net.len),
@@ -126,7 +126,7 @@ pub fn cidrnetmask(args: &Args, _: &FunctionContext) -> Result<Value, FunctionEr
     )))
 }
 
-pub fn cidrsubnet(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn cidrsubnet(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let newbits = args.int(1)?;
     let netnum = args.int(2)?;
     let net = cidr_arg(args, 0)?;
@@ -167,7 +167,7 @@ pub fn cidrsubnet(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
     ))
 }
 
-pub fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let net = parse_cidr(&args.string(0)?)
         .map_err(|e| args.err(0, format!("invalid CIDR expression: {e}")))?;
     if args.len() == 1 {
@@ -223,7 +223,7 @@ pub fn cidrsubnets(args: &Args, _: &FunctionContext) -> Result<Value, FunctionEr
     Ok(Value::List(out))
 }
 
-pub fn cidrcontains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn cidrcontains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let prefix = args.string(0)?;
     let other = args.string(1)?;
     let containing = parse_cidr(&prefix).map_err(|e| args.err(0, e))?;

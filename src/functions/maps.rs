@@ -7,7 +7,7 @@ use super::{FunctionContext, FunctionError};
 use crate::value::{convert, unify, Map, Type, Value};
 use unicode_segmentation::UnicodeSegmentation;
 
-pub fn coalesce(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn coalesce(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let same_type = || FunctionError::new("all arguments must have the same type");
     if args.len() == 0 {
         return Err(same_type());
@@ -31,7 +31,7 @@ pub fn coalesce(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
 
 /// Today's Packer `index`: the position of the first element equal to the value.
 /// (Packer 1.6 registered HCL's `index(collection, key)` lookup under this name instead.)
-pub fn index(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn index(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = match args.get(0) {
         Value::List(xs) | Value::Tuple(xs) => xs,
         _ => return Err(FunctionError::new("argument must be a list or tuple")),
@@ -47,7 +47,7 @@ pub fn index(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
         .ok_or_else(|| FunctionError::new("item not found"))
 }
 
-pub fn keys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn keys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let names = |m: &mut dyn Iterator<Item = &String>| {
         m.map(|k| Value::String(k.clone())).collect::<Vec<_>>()
     };
@@ -60,7 +60,7 @@ pub fn keys(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     }
 }
 
-pub fn length(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn length(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let count = |n: usize| Ok(Value::int(n as i64));
     match args.get(0) {
         Value::String(s) => count(s.graphemes(true).count()),
@@ -78,7 +78,7 @@ fn not_measurable() -> FunctionError {
     FunctionError::new("argument must be a string, a collection type, or a structural type")
 }
 
-pub fn lookup(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn lookup(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let key = args.string(1)?;
     let default = args.get(2);
     match args.get(0) {
@@ -100,7 +100,7 @@ pub fn lookup(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     }
 }
 
-pub fn merge(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn merge(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let all = args.rest(0);
     for arg in all {
         if !arg.is_null() && arg.as_map().is_none() {
@@ -127,7 +127,7 @@ pub fn merge(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     })
 }
 
-pub fn transpose(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn transpose(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let ty = Type::Map(Box::new(Type::List(Box::new(Type::String))));
     let Value::Map(input) = args.convert(0, &ty)? else {
         return Err(args.err(0, "input must be a map of lists of strings"));
@@ -148,7 +148,7 @@ pub fn transpose(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErro
     ))
 }
 
-pub fn values(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn values(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     match args.get(0) {
         Value::Map(m) => Ok(Value::List(m.values().cloned().collect())),
         Value::Object(m) => Ok(Value::Tuple(m.values().cloned().collect())),
@@ -158,7 +158,7 @@ pub fn values(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     }
 }
 
-pub fn zipmap(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn zipmap(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let keys = args.list(0, Type::String)?;
     let (values, object) = match args.get(1) {
         Value::List(xs) => (xs, false),

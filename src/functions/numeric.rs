@@ -5,39 +5,39 @@ use super::{FunctionContext, FunctionError};
 use crate::value::{Number, Value};
 use std::cmp::Ordering;
 
-pub fn abs(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn abs(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Number(args.number(0)?.abs()))
 }
 
-pub fn ceil(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn ceil(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Number(args.number(0)?.ceil()))
 }
 
-pub fn floor(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn floor(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Number(args.number(0)?.floor()))
 }
 
-// TODO(number): log and pow go through f64 as cty does (math.Log, math.Pow); if Number gains
-// exact variants, keep these on f64 anyway to match Packer's results digit for digit.
-pub fn log(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+// cty computes log and pow in float64 (math.Log, math.Pow), so these stay on f64 on purpose:
+// exact arithmetic would print different digits than Packer.
+pub(super) fn log(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let num = args.number(0)?.to_f64();
     let base = args.number(1)?.to_f64();
     float_value(go_log(num) / go_log(base))
         .ok_or_else(|| FunctionError::new(format!("log({num}, {base}) is not a real number")))
 }
 
-pub fn pow(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn pow(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let num = args.number(0)?.to_f64();
     let power = args.number(1)?.to_f64();
     float_value(go_pow(num, power))
         .ok_or_else(|| FunctionError::new(format!("pow({num}, {power}) is not a real number")))
 }
 
-pub fn max(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn max(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     extreme(args, Ordering::Greater)
 }
 
-pub fn min(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn min(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     extreme(args, Ordering::Less)
 }
 
@@ -55,12 +55,12 @@ fn extreme(args: &Args, want: Ordering) -> Result<Value, FunctionError> {
     Ok(Value::Number(best))
 }
 
-pub fn signum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn signum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let n = args.int(0)?;
     Ok(Value::int(n.signum()))
 }
 
-pub fn parseint(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn parseint(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let Value::String(text) = args.get(0) else {
         return Err(args.err(
             0,
@@ -112,7 +112,7 @@ fn digit_value(c: char, base: u32) -> Option<u32> {
     (d < base).then_some(d)
 }
 
-pub fn sum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn sum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let items = match args.get(0) {
         Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs,
         Value::Map(m) | Value::Object(m) if m.is_empty() => {

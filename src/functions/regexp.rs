@@ -6,7 +6,7 @@ use super::{FunctionContext, FunctionError};
 use crate::value::{Map, Value};
 use regex::{Captures, Regex, RegexBuilder};
 
-pub fn regex(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn regex(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (re, shape) = pattern(args)?;
     let s = args.string(1)?;
     match re.captures(&s) {
@@ -17,7 +17,7 @@ pub fn regex(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     }
 }
 
-pub fn regexall(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn regexall(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (re, shape) = pattern(args)?;
     let s = args.string(1)?;
     let mut out = Vec::new();
@@ -46,7 +46,7 @@ pub fn regexall(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError
     Ok(Value::List(out))
 }
 
-pub fn regex_replace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn regex_replace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let re = compile(&args.string(1)?)
         .map_err(|e| FunctionError::new(format!("error parsing regexp: {e}")))?;

@@ -7,12 +7,12 @@ use crate::value::{convert, unify, Type, Value};
 /// The most elements `setproduct` builds before it gives up instead of exhausting memory.
 const PRODUCT_LIMIT: usize = 1 << 20;
 
-pub fn setunion(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn setunion(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (sets, ety) = sets(args)?;
     make_set(sets.into_iter().flatten().collect(), &ety)
 }
 
-pub fn setintersection(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn setintersection(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (sets, ety) = sets(args)?;
     let mut iter = sets.into_iter();
     let mut out = iter.next().unwrap_or_default();
@@ -22,7 +22,7 @@ pub fn setintersection(args: &Args, _: &FunctionContext) -> Result<Value, Functi
     make_set(out, &ety)
 }
 
-pub fn setsubtract(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn setsubtract(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let (sets, ety) = sets(args)?;
     let mut iter = sets.into_iter();
     let mut out = iter.next().unwrap_or_default();
@@ -63,7 +63,7 @@ fn make_set(items: Vec<Value>, ety: &Type) -> Result<Value, FunctionError> {
         .map_err(|e| FunctionError::new(e.to_string()))
 }
 
-pub fn setproduct(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn setproduct(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     if args.len() < 2 {
         return Err(FunctionError::new("at least two arguments are required"));
     }

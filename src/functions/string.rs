@@ -9,13 +9,13 @@ use unicode_segmentation::UnicodeSegmentation;
 /// The largest string `indent` builds, so a huge count errors instead of exhausting memory.
 const MAX_RESULT_BYTES: usize = 64 << 20;
 
-pub fn upper(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn upper(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(
         args.string(0)?.chars().map(upper_char).collect(),
     ))
 }
 
-pub fn lower(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn lower(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(
         args.string(0)?.chars().map(lower_char).collect(),
     ))
@@ -64,7 +64,7 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
 }
 
-pub fn title(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn title(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let mut prev = ' ';
     let out = args
         .string(0)?
@@ -82,14 +82,14 @@ pub fn title(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(out))
 }
 
-pub fn strrev(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn strrev(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     Ok(Value::String(s.graphemes(true).rev().collect()))
 }
 
 /// cty's `substr`, grapheme by grapheme, including its quirks (a zero length with a negative
 /// offset means "to the end").
-pub fn substr(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn substr(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let mut offset = args.int(1)?;
     let length = args.int(2)?;
@@ -129,17 +129,20 @@ pub fn substr(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     Ok(Value::string(&sub[..i]))
 }
 
-pub fn chomp(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn chomp(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     Ok(Value::string(s.trim_end_matches(['\r', '\n'])))
 }
 
-pub fn indent(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn indent(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let spaces = args.int(0)?;
     let s = args.string(1)?;
     let spaces = usize::try_from(spaces)
         .map_err(|_| args.err(0, "the number of spaces must not be negative"))?;
     let lines = s.matches('\n').count();
+    if lines == 0 {
+        return Ok(Value::String(s));
+    }
     if spaces.saturating_mul(lines).saturating_add(s.len()) > MAX_RESULT_BYTES {
         return Err(args.err(0, "the indented string would be too large"));
     }
@@ -147,7 +150,7 @@ pub fn indent(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> 
     Ok(Value::String(s.replace('\n', &pad)))
 }
 
-pub fn join(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn join(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let sep = args.string(0)?;
     let lists = args.len() - 1;
     if lists < 1 {
@@ -178,7 +181,7 @@ pub fn join(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::String(items.join(&sep)))
 }
 
-pub fn split(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn split(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let sep = args.string(0)?;
     let s = args.string(1)?;
     let parts: Vec<Value> = if sep.is_empty() {
@@ -189,7 +192,7 @@ pub fn split(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::List(parts))
 }
 
-pub fn replace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn replace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let substr = args.string(1)?;
     let with = args.string(2)?;
@@ -205,41 +208,41 @@ pub fn replace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError>
     Ok(Value::String(s.replace(substr.as_str(), &with)))
 }
 
-pub fn trim(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn trim(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let cutset = args.string(1)?;
     Ok(Value::string(s.trim_matches(|c| cutset.contains(c))))
 }
 
-pub fn trimprefix(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn trimprefix(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let prefix = args.string(1)?;
     Ok(Value::string(s.strip_prefix(prefix.as_str()).unwrap_or(&s)))
 }
 
-pub fn trimsuffix(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn trimsuffix(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let s = args.string(0)?;
     let suffix = args.string(1)?;
     Ok(Value::string(s.strip_suffix(suffix.as_str()).unwrap_or(&s)))
 }
 
-pub fn trimspace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn trimspace(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::string(args.string(0)?.trim()))
 }
 
-pub fn startswith(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn startswith(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Bool(
         args.string(0)?.starts_with(args.string(1)?.as_str()),
     ))
 }
 
-pub fn endswith(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn endswith(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Bool(
         args.string(0)?.ends_with(args.string(1)?.as_str()),
     ))
 }
 
-pub fn strcontains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn strcontains(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     Ok(Value::Bool(
         args.string(0)?.contains(args.string(1)?.as_str()),
     ))

@@ -26,7 +26,7 @@ const NODE_LIMIT: usize = 1_000_000;
 /// How deeply collections may nest before decoding gives up rather than overflow the stack.
 const DEPTH_LIMIT: usize = 512;
 
-pub fn yamldecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn yamldecode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let src = args.string(0)?;
     let src = if src.is_empty() {
         "\n".to_string()

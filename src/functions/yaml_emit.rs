@@ -5,7 +5,7 @@ use super::args::Args;
 use super::{FunctionContext, FunctionError};
 use crate::value::Value;
 
-pub fn yamlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
+pub(super) fn yamlencode(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
     let mut e = Emitter {
         out: String::new(),
         column: 0,

@@ -2,7 +2,7 @@
 //! build × source (see `session.rs`), and one finalize node per registry release.
 
 use super::graph::{Building, Graph, Node, NodeKind, Origin, PlannedBuild, Release, ReleaseKey};
-use super::select::Selection;
+use super::select::{Glob, Selection};
 use super::{BuildGraph, PlanOptions};
 use crate::config::{BuildBlock, SourceBlock, Template};
 use crate::diagnostic::{has_errors, suggest, Diagnostic};
@@ -34,8 +34,11 @@ pub(super) struct Compiler<'t> {
 }
 
 /// Compile `template` into its sealed graph.
-pub(super) fn compile(template: &Template, options: &PlanOptions) -> Result<BuildGraph, Vec<Diagnostic>> {
-    let selection = Selection::new(&options.only, &options.except)?;
+pub(super) fn compile(
+    template: &Template,
+    options: &PlanOptions,
+) -> Result<BuildGraph, Vec<Diagnostic>> {
+    let selection = Selection::new(&options.only, &options.except);
     let mut c = Compiler {
         template,
         selection,
@@ -66,7 +69,11 @@ pub(super) fn compile(template: &Template, options: &PlanOptions) -> Result<Buil
     for warning in c.diags {
         c.graph.warn(warning);
     }
-    c.graph.seal().map_err(|_| vec![Diagnostic::global("internal error: the build graph has a cycle")])
+    c.graph.seal().map_err(|_| {
+        vec![Diagnostic::global(
+            "internal error: the build graph has a cycle",
+        )]
+    })
 }
 
 impl<'t> Compiler<'t> {
@@ -76,8 +83,12 @@ impl<'t> Compiler<'t> {
             let region = d.config.attr("region").map(|a| shown(&a.value));
             let summary = match d.kind.as_str() {
                 "amazon-ami" => with_region("find an AMI", region.as_deref()),
-                "hcp-packer-version" | "hcp-packer-iteration" => "read a release from the registry".into(),
-                "hcp-packer-artifact" | "hcp-packer-image" => "read an image from the registry".into(),
+                "hcp-packer-version" | "hcp-packer-iteration" => {
+                    "read a release from the registry".into()
+                }
+                "hcp-packer-artifact" | "hcp-packer-image" => {
+                    "read an image from the registry".into()
+                }
                 other => format!("read the {other} data source"),
             };
             let node = self.graph.add(Node {
@@ -122,7 +133,10 @@ impl<'t> Compiler<'t> {
             }
             let Some(block) = self.sources.get(use_.reference.as_str()).copied() else {
                 let refs: Vec<&str> = self.sources.keys().map(String::as_str).collect();
-                let d = Diagnostic::error(use_.span, format!("the build refers to an unknown source `{}`", use_.reference));
+                let d = Diagnostic::error(
+                    use_.span,
+                    format!("the build refers to an unknown source `{}`", use_.reference),
+                );
                 self.diags.push(match suggest(&use_.reference, &refs) {
                     Some(s) => d.with_hint(format!("did you mean `source.{s}`?")),
                     None => d,
@@ -130,7 +144,19 @@ impl<'t> Compiler<'t> {
                 continue;
             };
             let id = self.unique_id(&name);
-            let session = super::session::plan(self, super::session::Use { build, index, use_, position: u, block, steps: &steps }, id, name);
+            let session = super::session::plan(
+                self,
+                super::session::Use {
+                    build,
+                    index,
+                    use_,
+                    position: u,
+                    block,
+                    steps: &steps,
+                },
+                id,
+                name,
+            );
             planned.sessions.push(session);
         }
         if !planned.sessions.is_empty() {
@@ -171,7 +197,11 @@ impl<'t> Compiler<'t> {
             for p in &publishers {
                 self.graph.edge(*p, node);
             }
-            self.graph.push_release(Release { key, node, publishers });
+            self.graph.push_release(Release {
+                key,
+                node,
+                publishers,
+            });
         }
     }
 
@@ -182,25 +212,61 @@ impl<'t> Compiler<'t> {
             "the template has no builds".to_string()
         } else {
             let shown: Vec<&str> = names.iter().take(10).copied().collect();
-            let more = if names.len() > 10 { format!(" and {} more", names.len() - 10) } else { String::new() };
+            let more = if names.len() > 10 {
+                format!(" and {} more", names.len() - 10)
+            } else {
+                String::new()
+            };
             format!("the builds are {}{more}", crate::eval::quote_list(&shown))
         };
-        let hint = |pattern: &str| match suggest(pattern, &names) {
-            Some(s) => format!("did you mean `{s}`? {listed}"),
-            None => format!("{listed}; patterns are globs such as `ubuntu.*`"),
+        let hint = |glob: &Glob| {
+            let pattern = glob.as_str();
+            let advice = match suggest(pattern, &names) {
+                Some(s) => format!("did you mean `{s}`? {listed}"),
+                None => format!("{listed}; patterns are globs such as `ubuntu.*`"),
+            };
+            match glob.error() {
+                Some(e) => format!(
+                    "`{pattern}` is not a valid glob ({e}), so it must equal a name; {advice}"
+                ),
+                None => advice,
+            }
         };
-        let unmatched: Vec<String> = self.selection.unmatched_only().into_iter().map(String::from).collect();
+        let unmatched: Vec<(String, String)> = self
+            .selection
+            .unmatched_only()
+            .into_iter()
+            .map(|g| (g.as_str().to_string(), hint(g)))
+            .collect();
         let no_session = self.graph_is_empty_of_sessions();
-        for pattern in &unmatched {
+        for (pattern, hint) in &unmatched {
             let message = format!("-only `{pattern}` matches no build");
-            let d = if no_session { Diagnostic::global(message) } else { global_warning(message) };
-            self.diags.push(d.with_hint(hint(pattern)));
+            let d = if no_session {
+                Diagnostic::global(message)
+            } else {
+                global_warning(message)
+            };
+            self.diags.push(d.with_hint(hint.clone()));
         }
         if no_session && self.selection.has_only() && unmatched.is_empty() {
-            self.diags.push(Diagnostic::global("-only and -except together leave no build to run").with_hint(listed.clone()));
+            self.diags.push(
+                Diagnostic::global("-only and -except together leave no build to run")
+                    .with_hint(listed.clone()),
+            );
         }
-        for pattern in self.selection.unmatched_except() {
-            self.diags.push(global_warning(format!("-except `{pattern}` matches no build and no post-processor")).with_hint(hint(pattern)));
+        let unmatched: Vec<(String, String)> = self
+            .selection
+            .unmatched_except()
+            .into_iter()
+            .map(|g| (g.as_str().to_string(), hint(g)))
+            .collect();
+        for (pattern, hint) in unmatched {
+            self.diags.push(
+                global_warning(format!(
+                    "-except `{pattern}` matches no build and no post-processor"
+                ))
+                .with_hint(hint),
+            );
         }
     }
 
@@ -218,7 +284,12 @@ fn global_warning(message: impl Into<String>) -> Diagnostic {
 }
 
 /// Evaluate one attribute of `body`, reporting a failure. `None` when it is not set.
-pub(super) fn attr_value(body: &Body, name: &str, ctx: &crate::eval::Context, diags: &mut Vec<Diagnostic>) -> Option<Value> {
+pub(super) fn attr_value(
+    body: &Body,
+    name: &str,
+    ctx: &crate::eval::Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
     let attr = body.attribute(name)?;
     match ctx.eval(&attr.expr) {
         Ok(v) => Some(v),
@@ -317,7 +388,9 @@ impl<'t> DataDeps<'t> {
         if visiting.iter().any(|v| v == name) {
             return BTreeSet::new();
         }
-        let Some(local) = self.template.locals.get(name) else { return BTreeSet::new() };
+        let Some(local) = self.template.locals.get(name) else {
+            return BTreeSet::new();
+        };
         visiting.push(name.to_string());
         let mut out = BTreeSet::new();
         self.expr_into(&local.expr, &mut out, visiting);
@@ -338,8 +411,16 @@ pub(super) struct StepDeps {
 impl StepDeps {
     fn new(build: &BuildBlock, deps: &mut DataDeps) -> StepDeps {
         StepDeps {
-            provisioners: build.provisioners.iter().map(|p| deps.of_body(&p.body)).collect(),
-            error_cleanup: build.error_cleanup.as_ref().map(|p| deps.of_body(&p.body)).unwrap_or_default(),
+            provisioners: build
+                .provisioners
+                .iter()
+                .map(|p| deps.of_body(&p.body))
+                .collect(),
+            error_cleanup: build
+                .error_cleanup
+                .as_ref()
+                .map(|p| deps.of_body(&p.body))
+                .unwrap_or_default(),
             post_processors: build
                 .post_processors
                 .iter()

@@ -24,11 +24,20 @@ pub struct DryRunOptions {
 
 /// Walk `graph` as a build would and describe every step. Returns the text and any diagnostic
 /// raised while evaluating step configurations.
-pub fn dry_run(template: &Template, graph: &BuildGraph, options: &DryRunOptions) -> (String, Vec<Diagnostic>) {
+pub fn dry_run(
+    template: &Template,
+    graph: &BuildGraph,
+    options: &DryRunOptions,
+) -> (String, Vec<Diagnostic>) {
     let mut visitor = Printer {
         template,
         graph,
-        blocks: template.sources.iter().enumerate().map(|(i, b)| (b.address(), i)).collect(),
+        blocks: template
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.address(), i))
+            .collect(),
         sessions: HashMap::new(),
         diags: Vec::new(),
         out: String::new(),
@@ -57,14 +66,21 @@ pub fn dry_run(template: &Template, graph: &BuildGraph, options: &DryRunOptions)
         plural(waves.len(), "wave")
     );
     for (w, wave) in waves.iter().enumerate() {
-        let together = if wave.len() > 1 { format!(": {} at once", plural(wave.len(), "step")) } else { String::new() };
+        let together = if wave.len() > 1 {
+            format!(": {} at once", plural(wave.len(), "step"))
+        } else {
+            String::new()
+        };
         let _ = writeln!(visitor.out, "\n==> wave {}{together}", w + 1);
         for n in wave {
             visitor.visit(*n);
         }
     }
-    let skipped: Vec<NodeIndex> =
-        graph.nodes().map(|(i, _)| i).filter(|i| walker.state(*i) == super::State::Skipped).collect();
+    let skipped: Vec<NodeIndex> = graph
+        .nodes()
+        .map(|(i, _)| i)
+        .filter(|i| walker.state(*i) == super::State::Skipped)
+        .collect();
     if !skipped.is_empty() {
         let _ = writeln!(visitor.out, "\n==> only if a provisioner fails");
         for n in skipped {
@@ -91,12 +107,22 @@ impl<'a> Printer<'a> {
         let graph: &'a BuildGraph = self.graph;
         let node = graph.node(n);
         let what = match (&node.plugin, node.kind) {
-            (Some(p), NodeKind::Provisioner | NodeKind::PostProcessor | NodeKind::ErrorCleanup | NodeKind::Data) => {
+            (
+                Some(p),
+                NodeKind::Provisioner
+                | NodeKind::PostProcessor
+                | NodeKind::ErrorCleanup
+                | NodeKind::Data,
+            ) => {
                 format!(" [{p}]")
             }
             _ => String::new(),
         };
-        let summary = if node.summary.is_empty() { String::new() } else { format!(": {}", node.summary) };
+        let summary = if node.summary.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", node.summary)
+        };
         let _ = writeln!(self.out, "--> {}{what}{summary}", node.id);
         if let Some(config) = self.config(node) {
             show::body(&mut self.out, &config, 6);
@@ -122,7 +148,11 @@ impl<'a> Printer<'a> {
                 self.step(session?, step)
             }
             Origin::PostProcessor { chain, position } => {
-                let step = self.build_of(session?)?.post_processors.get(chain)?.get(position)?;
+                let step = self
+                    .build_of(session?)?
+                    .post_processors
+                    .get(chain)?
+                    .get(position)?;
                 self.step(session?, step)
             }
             Origin::Registry => {
@@ -130,12 +160,20 @@ impl<'a> Printer<'a> {
                 let block = build.registry.as_ref().or(template.registry.as_ref())?;
                 let (ctx, _) = self.session(session?)?;
                 let ctx = ctx.clone();
-                Some(evaluate::body(&block.body, block.span, &ctx, &mut self.diags))
+                Some(evaluate::body(
+                    &block.body,
+                    block.span,
+                    &ctx,
+                    &mut self.diags,
+                ))
             }
             Origin::Release(i) => {
                 let graph: &'a BuildGraph = self.graph;
                 let release = graph.releases().get(i)?;
-                let part = |p: &Option<String>| p.clone().map_or(Value::Unknown(crate::value::Type::String), Value::String);
+                let part = |p: &Option<String>| {
+                    p.clone()
+                        .map_or(Value::Unknown(crate::value::Type::String), Value::String)
+                };
                 let publishers: Vec<Value> = release
                     .publishers
                     .iter()
@@ -173,9 +211,18 @@ impl<'a> Printer<'a> {
             let s = self.graph.sessions().get(id)?;
             let build = self.template.builds.get(s.build)?;
             let use_ = build.sources.get(s.source_use)?;
-            let block = self.template.sources.get(*self.blocks.get(&use_.reference)?)?;
+            let block = self
+                .template
+                .sources
+                .get(*self.blocks.get(&use_.reference)?)?;
             let ctx = self.template.source_context(build, use_);
-            let config = evaluate::body_except(&use_.body(block), block.span, &ctx, &["name"], &mut self.diags);
+            let config = evaluate::body_except(
+                &use_.body(block),
+                block.span,
+                &ctx,
+                &["name"],
+                &mut self.diags,
+            );
             self.sessions.insert(id, (ctx, config));
         }
         self.sessions.get(&id)
@@ -186,8 +233,11 @@ impl<'a> Printer<'a> {
     fn step(&mut self, session: SessionId, step: &'a StepBlock) -> Option<BodyValue> {
         let (ctx, _) = self.session(session)?;
         let ctx = ctx.clone();
-        let mut config = evaluate::body_except(&step.body, step.span, &ctx, STEP_META, &mut self.diags);
-        let Some(expr) = &step.override_expr else { return Some(config) };
+        let mut config =
+            evaluate::body_except(&step.body, step.span, &ctx, STEP_META, &mut self.diags);
+        let Some(expr) = &step.override_expr else {
+            return Some(config);
+        };
         let overrides = match ctx.eval(expr) {
             Ok(v) => v,
             Err(d) => {
@@ -197,8 +247,13 @@ impl<'a> Printer<'a> {
         };
         let graph: &'a BuildGraph = self.graph;
         let s = graph.sessions().get(session)?;
-        let name = s.source.split_once('.').map_or(s.source.as_str(), |(_, n)| n);
-        let chosen = overrides.as_map().and_then(|m| m.get(name).or_else(|| m.get(&s.source)));
+        let name = s
+            .source
+            .split_once('.')
+            .map_or(s.source.as_str(), |(_, n)| n);
+        let chosen = overrides
+            .as_map()
+            .and_then(|m| m.get(name).or_else(|| m.get(&s.source)));
         if let Some(fields) = chosen.and_then(Value::as_map) {
             for (k, v) in fields {
                 config.attrs.retain(|a| &a.name != k);
@@ -221,7 +276,12 @@ fn source_step(node: &Node, source: &BodyValue) -> Option<BodyValue> {
             span: source.span,
             ..BodyValue::default()
         };
-        b.attrs = source.attrs.iter().filter(|a| names.contains(&a.name.as_str())).cloned().collect();
+        b.attrs = source
+            .attrs
+            .iter()
+            .filter(|a| names.contains(&a.name.as_str()))
+            .cloned()
+            .collect();
         b
     };
     match node.kind {
@@ -231,7 +291,13 @@ fn source_step(node: &Node, source: &BodyValue) -> Option<BodyValue> {
             b.blocks = source.blocks_of("source_ami_filter").cloned().collect();
             Some(b)
         }
-        NodeKind::Capture => Some(pick(&["ami_name", "ami_description", "region", "tags", "snapshot_tags"])),
+        NodeKind::Capture => Some(pick(&[
+            "ami_name",
+            "ami_description",
+            "region",
+            "tags",
+            "snapshot_tags",
+        ])),
         NodeKind::Copy => {
             let mut b = pick(&["ami_name"]);
             let region = match node.region.as_deref() {

@@ -193,7 +193,12 @@ impl ReleaseKey {
     /// `bucket/product/release`, `*` standing for an unknown part.
     pub fn path(&self) -> String {
         let part = |p: &Option<String>| p.clone().unwrap_or_else(|| "*".into());
-        format!("{}/{}/{}", part(&self.bucket), part(&self.product), part(&self.release))
+        format!(
+            "{}/{}/{}",
+            part(&self.bucket),
+            part(&self.product),
+            part(&self.release)
+        )
     }
 }
 
@@ -324,8 +329,12 @@ impl Graph<Built> {
 
     /// Every edge `(from, to)`, sorted, so every view prints them in the same order.
     pub fn edges(&self) -> Vec<(NodeIndex, NodeIndex)> {
-        let mut edges: Vec<(NodeIndex, NodeIndex)> =
-            self.dag.raw_edges().iter().map(|e| (e.source(), e.target())).collect();
+        let mut edges: Vec<(NodeIndex, NodeIndex)> = self
+            .dag
+            .raw_edges()
+            .iter()
+            .map(|e| (e.source(), e.target()))
+            .collect();
         edges.sort_unstable();
         edges
     }
@@ -349,7 +358,9 @@ impl Graph<Built> {
 
     /// Number of steps that must finish before `index`.
     pub fn in_degree(&self, index: NodeIndex) -> usize {
-        self.dag.neighbors_directed(index, Direction::Incoming).count()
+        self.dag
+            .neighbors_directed(index, Direction::Incoming)
+            .count()
     }
 
     /// The sessions, in template order.

@@ -21,12 +21,12 @@ mod walker;
 
 pub use compiler::UNKNOWN;
 pub use dry_run::{dry_run, DryRunOptions};
-pub use show::SENSITIVE;
 pub use graph::{
-    BuildGraph, Building, Built, Graph, Node, NodeKind, Origin, PlannedBuild, Release, ReleaseKey, RunPolicy, Session,
-    SessionId, Stage,
+    BuildGraph, Building, Built, Graph, Node, NodeKind, Origin, PlannedBuild, Release, ReleaseKey,
+    RunPolicy, Session, SessionId, Stage,
 };
 pub use select::{Glob, Selection};
+pub use show::SENSITIVE;
 pub use walker::{waves, Outcome, State, Walker};
 
 use crate::config::Template;

@@ -1,8 +1,6 @@
 //! `-only` and `-except`: Packer's glob patterns (gobwas/glob without separators) matched
 //! against build names (`build.type.name`) and, for `-except`, post-processor names.
 
-use crate::diagnostic::Diagnostic;
-
 /// A compiled glob: `*` any run of characters, `?` one character, `[abc]`, `[a-z]`, `[!abc]`
 /// classes, `{a,b}` alternatives and `\` escapes. A name equal to the pattern always matches,
 /// so `web["us-east-1"]` can be selected without escaping its brackets.
@@ -11,6 +9,8 @@ pub struct Glob {
     text: String,
     /// The pattern with its `{a,b}` alternatives expanded.
     alternatives: Vec<Vec<Token>>,
+    /// Why the pattern is not a valid glob (it then matches only the name equal to it).
+    error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,10 @@ enum Token {
     Char(char),
     AnyOne,
     Any,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// More expanded alternatives than this is a pattern nobody means.
@@ -35,7 +38,23 @@ impl Glob {
         Ok(Glob {
             text: pattern.to_string(),
             alternatives,
+            error: None,
         })
+    }
+
+    /// Compile `pattern`; one that is not a valid glob matches only the name equal to it, and
+    /// keeps the reason for messages.
+    pub fn lenient(pattern: &str) -> Glob {
+        Glob::new(pattern).unwrap_or_else(|error| Glob {
+            text: pattern.to_string(),
+            alternatives: Vec::new(),
+            error: Some(error),
+        })
+    }
+
+    /// Why the pattern is not a valid glob, if it is not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// The pattern as written.
@@ -49,15 +68,22 @@ impl Glob {
             return true;
         }
         let name: Vec<char> = name.chars().collect();
-        self.alternatives.iter().any(|tokens| matches(tokens, &name))
+        self.alternatives
+            .iter()
+            .any(|tokens| matches(tokens, &name))
     }
 }
 
 /// Parse tokens up to the end, or (inside braces) up to a `,` or `}`. Returns every expansion of
 /// the sequence and the position where parsing stopped.
-fn parse_seq(chars: &[char], mut i: usize, in_braces: bool) -> Result<(Vec<Vec<Token>>, usize), String> {
+fn parse_seq(
+    chars: &[char],
+    mut i: usize,
+    in_braces: bool,
+) -> Result<(Vec<Vec<Token>>, usize), String> {
     let mut out: Vec<Vec<Token>> = vec![Vec::new()];
-    let push = |out: &mut Vec<Vec<Token>>, t: Token| out.iter_mut().for_each(|seq| seq.push(t.clone()));
+    let push =
+        |out: &mut Vec<Vec<Token>>, t: Token| out.iter_mut().for_each(|seq| seq.push(t.clone()));
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -182,7 +208,9 @@ fn single(token: &Token, c: char) -> bool {
     match token {
         Token::Char(x) => *x == c,
         Token::AnyOne => true,
-        Token::Class { negated, ranges } => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated,
+        Token::Class { negated, ranges } => {
+            ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
+        }
         Token::Any => true,
     }
 }
@@ -205,7 +233,11 @@ fn split_list(value: &str) -> Vec<&str> {
         }
     }
     parts.push(&value[start..]);
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The `-only` and `-except` patterns of one run, with how often each matched.
@@ -216,35 +248,28 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Compile the patterns; each bad one is a diagnostic.
-    pub fn new(only: &[String], except: &[String]) -> Result<Selection, Vec<Diagnostic>> {
-        let mut diags = Vec::new();
-        let mut compile = |flag: &str, patterns: &[String]| -> Vec<(Glob, usize)> {
-            let mut out = Vec::new();
-            for p in patterns.iter().flat_map(|p| split_list(p)) {
-                match Glob::new(p) {
-                    Ok(g) => out.push((g, 0)),
-                    Err(e) => diags.push(
-                        Diagnostic::global(format!("invalid -{flag} pattern `{p}`: {e}"))
-                            .with_hint("patterns are globs: `*` matches any text, `?` one character, `[abc]` one of a set"),
-                    ),
-                }
-            }
-            out
+    /// Compile the patterns (comma-separated lists allowed). A pattern that is not a valid glob
+    /// still selects the name equal to it, so `web["us-east-1"]` needs no escaping.
+    pub fn new(only: &[String], except: &[String]) -> Selection {
+        let compile = |patterns: &[String]| -> Vec<(Glob, usize)> {
+            patterns
+                .iter()
+                .flat_map(|p| split_list(p))
+                .map(|p| (Glob::lenient(p), 0))
+                .collect()
         };
-        let only = compile("only", only);
-        let except = compile("except", except);
-        if diags.is_empty() {
-            Ok(Selection { only, except })
-        } else {
-            Err(diags)
+        Selection {
+            only: compile(only),
+            except: compile(except),
         }
     }
 
     /// Whether a session with Packer's build `name` runs.
     pub fn includes(&mut self, name: &str) -> bool {
         if !self.only.is_empty() {
-            let Some(hit) = self.only.iter_mut().find(|(g, _)| g.matches(name)) else { return false };
+            let Some(hit) = self.only.iter_mut().find(|(g, _)| g.matches(name)) else {
+                return false;
+            };
             hit.1 += 1;
         }
         if let Some(hit) = self.except.iter_mut().find(|(g, _)| g.matches(name)) {
@@ -271,13 +296,21 @@ impl Selection {
     }
 
     /// The `-only` patterns that matched no build.
-    pub fn unmatched_only(&self) -> Vec<&str> {
-        self.only.iter().filter(|(_, n)| *n == 0).map(|(g, _)| g.as_str()).collect()
+    pub fn unmatched_only(&self) -> Vec<&Glob> {
+        self.only
+            .iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(g, _)| g)
+            .collect()
     }
 
     /// The `-except` patterns that matched neither a build nor a post-processor.
-    pub fn unmatched_except(&self) -> Vec<&str> {
-        self.except.iter().filter(|(_, n)| *n == 0).map(|(g, _)| g.as_str()).collect()
+    pub fn unmatched_except(&self) -> Vec<&Glob> {
+        self.except
+            .iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(g, _)| g)
+            .collect()
     }
 }
 
@@ -314,7 +347,10 @@ mod tests {
 
     #[test]
     fn a_name_equal_to_the_pattern_matches_despite_brackets() {
-        assert!(m("amazon-ebs.web[\"us-east-1\"]", "amazon-ebs.web[\"us-east-1\"]"));
+        assert!(m(
+            "amazon-ebs.web[\"us-east-1\"]",
+            "amazon-ebs.web[\"us-east-1\"]"
+        ));
         assert!(m("amazon-ebs.web*", "amazon-ebs.web[\"us-east-1\"]"));
     }
 

@@ -66,7 +66,9 @@ pub(super) fn plan(c: &mut Compiler<'_>, u: Use<'_, '_>, id: String, name: Strin
         let after: Vec<NodeIndex> = capture.into_iter().chain(error_cleanup).collect();
         s.cleanup(&u, &after, launched);
     }
-    let SessionPlan { c, stages, always, .. } = s;
+    let SessionPlan {
+        c, stages, always, ..
+    } = s;
     let entry = c.graph.session_mut(session);
     entry.stages = stages;
     entry.always = always;
@@ -85,7 +87,16 @@ struct SessionPlan<'a, 't> {
 
 impl SessionPlan<'_, '_> {
     #[allow(clippy::too_many_arguments)]
-    fn node(&mut self, step: &str, kind: NodeKind, plugin: &str, region: Option<&str>, span: Span, summary: String, origin: Origin) -> NodeIndex {
+    fn node(
+        &mut self,
+        step: &str,
+        kind: NodeKind,
+        plugin: &str,
+        region: Option<&str>,
+        span: Span,
+        summary: String,
+        origin: Origin,
+    ) -> NodeIndex {
         self.c.graph.add(Node {
             id: format!("{}/{step}", self.id),
             kind,
@@ -109,7 +120,8 @@ impl SessionPlan<'_, '_> {
 
     /// Run each branch (a sequence) after the frontier, all branches at once.
     fn parallel(&mut self, branches: Vec<Vec<NodeIndex>>) {
-        let branches: Vec<Vec<NodeIndex>> = branches.into_iter().filter(|b| !b.is_empty()).collect();
+        let branches: Vec<Vec<NodeIndex>> =
+            branches.into_iter().filter(|b| !b.is_empty()).collect();
         if branches.len() == 1 {
             for n in &branches[0] {
                 self.then(*n);
@@ -140,7 +152,14 @@ impl SessionPlan<'_, '_> {
     }
 
     /// The builder's lookup (amazon-ebs's `source_ami_filter`) and its launch. Returns the launch.
-    fn launch(&mut self, u: &Use, body: &Body, ctx: &Context, region: Option<&str>, deps: &BTreeSet<usize>) -> NodeIndex {
+    fn launch(
+        &mut self,
+        u: &Use,
+        body: &Body,
+        ctx: &Context,
+        region: Option<&str>,
+        deps: &BTreeSet<usize>,
+    ) -> NodeIndex {
         let builder = u.block.kind.as_str();
         let mut first = None;
         if builder == "amazon-ebs" {
@@ -160,7 +179,10 @@ impl SessionPlan<'_, '_> {
         }
         let summary = match builder {
             "amazon-ebs" => with_region("launch an instance", region),
-            "null" => match attr_value(body, "communicator", ctx, &mut self.c.diags).as_ref().and_then(Value::as_str) {
+            "null" => match attr_value(body, "communicator", ctx, &mut self.c.diags)
+                .as_ref()
+                .and_then(Value::as_str)
+            {
                 Some("none") => "start without a communicator".into(),
                 Some(other) => format!("connect over {other}"),
                 None => "connect over ssh".into(),
@@ -171,7 +193,15 @@ impl SessionPlan<'_, '_> {
             },
             other => format!("start the {other} builder"),
         };
-        let launch = self.node("launch", NodeKind::Launch, builder, region, u.block.span, summary, Origin::Source);
+        let launch = self.node(
+            "launch",
+            NodeKind::Launch,
+            builder,
+            region,
+            u.block.span,
+            summary,
+            Origin::Source,
+        );
         self.then(launch);
         self.data_edges(deps, first.unwrap_or(launch));
         launch
@@ -184,8 +214,20 @@ impl SessionPlan<'_, '_> {
             if !applies(p, u.use_) {
                 continue;
             }
-            let summary = p.name.as_ref().map(|n| format!("\"{n}\"")).unwrap_or_default();
-            let n = self.node(&format!("provisioner[{i}].{}", p.kind), NodeKind::Provisioner, &p.kind, None, p.span, summary, Origin::Provisioner(i));
+            let summary = p
+                .name
+                .as_ref()
+                .map(|n| format!("\"{n}\""))
+                .unwrap_or_default();
+            let n = self.node(
+                &format!("provisioner[{i}].{}", p.kind),
+                NodeKind::Provisioner,
+                &p.kind,
+                None,
+                p.span,
+                summary,
+                Origin::Provisioner(i),
+            );
             self.then(n);
             self.data_edges(&u.steps.provisioners[i], n);
             out.push(n);
@@ -200,7 +242,15 @@ impl SessionPlan<'_, '_> {
             return None;
         }
         let summary = "only if a provisioner fails".to_string();
-        let n = self.node(&format!("error-cleanup-provisioner.{}", step.kind), NodeKind::ErrorCleanup, &step.kind, None, step.span, summary, Origin::ErrorCleanup);
+        let n = self.node(
+            &format!("error-cleanup-provisioner.{}", step.kind),
+            NodeKind::ErrorCleanup,
+            &step.kind,
+            None,
+            step.span,
+            summary,
+            Origin::ErrorCleanup,
+        );
         for p in provisioned {
             self.c.graph.edge(*p, n);
         }
@@ -216,29 +266,63 @@ impl SessionPlan<'_, '_> {
             "amazon-ebs" => with_region("create the AMI", region),
             _ => "capture the image".into(),
         };
-        let capture = self.node("capture", NodeKind::Capture, builder, region, u.block.span, summary, Origin::Source);
+        let capture = self.node(
+            "capture",
+            NodeKind::Capture,
+            builder,
+            region,
+            u.block.span,
+            summary,
+            Origin::Source,
+        );
         self.then(capture);
         if builder != "amazon-ebs" {
             return capture;
         }
-        let span = body.attribute("ami_regions").map_or(u.block.span, |a| a.expr.span);
-        let Some(value) = attr_value(body, "ami_regions", ctx, &mut self.c.diags) else { return capture };
+        let span = body
+            .attribute("ami_regions")
+            .map_or(u.block.span, |a| a.expr.span);
+        let Some(value) = attr_value(body, "ami_regions", ctx, &mut self.c.diags) else {
+            return capture;
+        };
         let mut copies = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         match value.unmark().0.as_sequence() {
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let target = shown(item);
-                    let step = if item.contains_unknown() || item.contains_sensitive() { format!("copy[#{i}]") } else { format!("copy[{target}]") };
-                    if Some(target.as_str()) == region && !item.contains_unknown() || !seen.insert(step.clone()) {
+                    let step = if item.contains_unknown() || item.contains_sensitive() {
+                        format!("copy[#{i}]")
+                    } else {
+                        format!("copy[{target}]")
+                    };
+                    if Some(target.as_str()) == region && !item.contains_unknown()
+                        || !seen.insert(step.clone())
+                    {
                         continue;
                     }
-                    let n = self.node(&step, NodeKind::Copy, builder, Some(&target), span, format!("copy the AMI to {target}"), Origin::Source);
+                    let n = self.node(
+                        &step,
+                        NodeKind::Copy,
+                        builder,
+                        Some(&target),
+                        span,
+                        format!("copy the AMI to {target}"),
+                        Origin::Source,
+                    );
                     copies.push(vec![n]);
                 }
             }
             None if value.contains_unknown() => {
-                let n = self.node("copy[*]", NodeKind::Copy, builder, Some(UNKNOWN), span, format!("copy the AMI to each of ami_regions {UNKNOWN}"), Origin::Source);
+                let n = self.node(
+                    "copy[*]",
+                    NodeKind::Copy,
+                    builder,
+                    Some(UNKNOWN),
+                    span,
+                    format!("copy the AMI to each of ami_regions {UNKNOWN}"),
+                    Origin::Source,
+                );
                 copies.push(vec![n]);
             }
             None => {}
@@ -266,8 +350,15 @@ impl SessionPlan<'_, '_> {
                 if nodes.is_empty() && keep {
                     keeps_original = true;
                 }
-                let id = if chain.len() == 1 { format!("post-processor[{c}].{}", step.kind) } else { format!("post-processors[{c}][{p}].{}", step.kind) };
-                let origin = Origin::PostProcessor { chain: c, position: p };
+                let id = if chain.len() == 1 {
+                    format!("post-processor[{c}].{}", step.kind)
+                } else {
+                    format!("post-processors[{c}][{p}].{}", step.kind)
+                };
+                let origin = Origin::PostProcessor {
+                    chain: c,
+                    position: p,
+                };
                 let n = if step.kind == "hcp-packer-publish" {
                     let key = ReleaseKey {
                         bucket: self.string_attr(&step.body, "bucket_name", ctx),
@@ -275,15 +366,45 @@ impl SessionPlan<'_, '_> {
                         release: self.string_attr(&step.body, "release_name", ctx),
                     };
                     let summary = format!("publish to {}", key.path());
-                    let n = self.node(&id, NodeKind::Publish, &step.kind, None, step.span, summary, origin);
-                    self.c.releases.entry(key).or_insert_with(|| (step.span, Vec::new())).1.push(n);
+                    let n = self.node(
+                        &id,
+                        NodeKind::Publish,
+                        &step.kind,
+                        None,
+                        step.span,
+                        summary,
+                        origin,
+                    );
+                    self.c
+                        .releases
+                        .entry(key)
+                        .or_insert_with(|| (step.span, Vec::new()))
+                        .1
+                        .push(n);
                     n
                 } else {
-                    let mut summary = step.name.as_ref().map(|n| format!("\"{n}\"")).unwrap_or_default();
+                    let mut summary = step
+                        .name
+                        .as_ref()
+                        .map(|n| format!("\"{n}\""))
+                        .unwrap_or_default();
                     if !nodes.is_empty() && !keep {
-                        summary = [summary.as_str(), "deletes its input artifact afterwards"].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ");
+                        summary = [summary.as_str(), "deletes its input artifact afterwards"]
+                            .iter()
+                            .filter(|s| !s.is_empty())
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", ");
                     }
-                    self.node(&id, NodeKind::PostProcessor, &step.kind, None, step.span, summary, origin)
+                    self.node(
+                        &id,
+                        NodeKind::PostProcessor,
+                        &step.kind,
+                        None,
+                        step.span,
+                        summary,
+                        origin,
+                    )
                 };
                 self.data_edges(&u.steps.post_processors[c][p], n);
                 nodes.push(n);
@@ -293,34 +414,73 @@ impl SessionPlan<'_, '_> {
         let any = chains.iter().any(|c| !c.is_empty());
         self.parallel(chains);
         if any && !keeps_original {
-            let n = self.node("discard", NodeKind::Discard, &u.block.kind, None, u.block.span, "delete the builder's artifact: no post-processor keeps it".into(), Origin::Source);
+            let n = self.node(
+                "discard",
+                NodeKind::Discard,
+                &u.block.kind,
+                None,
+                u.block.span,
+                "delete the builder's artifact: no post-processor keeps it".into(),
+                Origin::Source,
+            );
             self.then(n);
         }
     }
 
     /// Publishing for an `hcp_packer_registry` block (the build's, else the template's).
     fn registry(&mut self, u: &Use, ctx: &Context) {
-        let Some(block) = u.build.registry.as_ref().or(self.c.template.registry.as_ref()) else { return };
+        let Some(block) = u
+            .build
+            .registry
+            .as_ref()
+            .or(self.c.template.registry.as_ref())
+        else {
+            return;
+        };
         let key = ReleaseKey {
             bucket: None,
             product: self.string_attr(&block.body, "bucket_name", ctx),
             release: None,
         };
         let product = key.product.clone().unwrap_or_else(|| UNKNOWN.into());
-        let n = self.node("publish", NodeKind::Publish, "hcp_packer_registry", None, block.span, format!("publish to the registry as product {product}"), Origin::Registry);
+        let n = self.node(
+            "publish",
+            NodeKind::Publish,
+            "hcp_packer_registry",
+            None,
+            block.span,
+            format!("publish to the registry as product {product}"),
+            Origin::Registry,
+        );
         self.then(n);
         self.data_edges(&u.steps.registry, n);
-        self.c.releases.entry(key).or_insert_with(|| (block.span, Vec::new())).1.push(n);
+        self.c
+            .releases
+            .entry(key)
+            .or_insert_with(|| (block.span, Vec::new()))
+            .1
+            .push(n);
     }
 
     /// The session's cleanup, after `after` (or the launch when nothing else).
     fn cleanup(&mut self, u: &Use, after: &[NodeIndex], launch: NodeIndex) {
         let builder = u.block.kind.as_str();
         let summary = match builder {
-            "amazon-ebs" => "terminate the instance, delete the temporary key pair and security group".to_string(),
+            "amazon-ebs" => {
+                "terminate the instance, delete the temporary key pair and security group"
+                    .to_string()
+            }
             other => format!("remove the {other} builder's temporary resources"),
         };
-        let n = self.node("cleanup", NodeKind::Cleanup, builder, None, u.block.span, summary, Origin::Source);
+        let n = self.node(
+            "cleanup",
+            NodeKind::Cleanup,
+            builder,
+            None,
+            u.block.span,
+            summary,
+            Origin::Source,
+        );
         if after.is_empty() {
             self.c.graph.edge(launch, n);
         }
@@ -339,7 +499,10 @@ impl SessionPlan<'_, '_> {
 /// them; a `for_each` source's name covers its instances).
 fn applies(step: &StepBlock, use_: &SourceUse) -> bool {
     let address = use_.address();
-    let group = use_.each.as_ref().map(|e| format!("{}.{}", use_.kind, e.group));
+    let group = use_
+        .each
+        .as_ref()
+        .map(|e| format!("{}.{}", use_.kind, e.group));
     let named = |list: &[String]| {
         list.iter().any(|p| {
             let bare = p.strip_prefix("source.").unwrap_or(p);
@@ -367,7 +530,11 @@ fn keeps_input(step: &StepBlock) -> bool {
 fn block_span(body: &Body, name: &str) -> Option<Span> {
     body.items.iter().find_map(|i| match i {
         Structure::Block(b) if b.ident.name == name => Some(b.header_span()),
-        Structure::Block(b) if b.ident.name == "dynamic" && b.labels.first().is_some_and(|l| l.value == name) => Some(b.header_span()),
+        Structure::Block(b)
+            if b.ident.name == "dynamic" && b.labels.first().is_some_and(|l| l.value == name) =>
+        {
+            Some(b.header_span())
+        }
         _ => None,
     })
 }

@@ -139,6 +139,10 @@ pub fn waves(graph: &BuildGraph) -> (Vec<Vec<NodeIndex>>, Vec<NodeIndex>) {
         }
         waves.push(wave);
     }
-    let skipped = graph.nodes().map(|(i, _)| i).filter(|i| walker.state(*i) == State::Skipped).collect();
+    let skipped = graph
+        .nodes()
+        .map(|(i, _)| i)
+        .filter(|i| walker.state(*i) == State::Skipped)
+        .collect();
     (waves, skipped)
 }

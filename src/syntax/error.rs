@@ -27,14 +27,24 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
     let span = Span::new(file, at, at + found.len);
     let has = |rules: &[Rule]| positives.iter().any(|p| rules.contains(p));
 
-    if has(&[Rule::heredoc_text, Rule::heredoc_newline, Rule::heredoc_close]) && found.is_end() {
+    if has(&[
+        Rule::heredoc_text,
+        Rule::heredoc_newline,
+        Rule::heredoc_close,
+    ]) && found.is_end()
+    {
         let marker = heredoc_marker(&text[..at]).unwrap_or("EOT");
         let open = text[..at].rfind("<<").map_or(span, |o| {
             let flush = usize::from(text[o + 2..].starts_with('-'));
             Span::new(file, o, o + 2 + flush + marker.len())
         });
-        return Diagnostic::error(open, format!("unterminated heredoc: no line ends it with `{marker}`"))
-            .with_hint(format!("close the heredoc with a line holding only `{marker}`"));
+        return Diagnostic::error(
+            open,
+            format!("unterminated heredoc: no line ends it with `{marker}`"),
+        )
+        .with_hint(format!(
+            "close the heredoc with a line holding only `{marker}`"
+        ));
     }
     if has(&[Rule::quoted_literal]) && (found.is_end() || found.is_newline()) {
         return Diagnostic::error(span, "unterminated string: missing the closing `\"`")
@@ -51,28 +61,49 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
     }
     if has(&[Rule::block_open]) {
         let name = item_name(text, at);
-        return Diagnostic::error(span, format!("expected `=` or `{{` after `{name}`, found {}", found.text))
-            .with_hint(format!("an attribute is `{name} = value`; a block is `{name} \"label\" {{ ... }}`"));
+        return Diagnostic::error(
+            span,
+            format!("expected `=` or `{{` after `{name}`, found {}", found.text),
+        )
+        .with_hint(format!(
+            "an attribute is `{name} = value`; a block is `{name} \"label\" {{ ... }}`"
+        ));
     }
     if expression_start && !has(&[Rule::attribute, Rule::block]) {
-        let diag = Diagnostic::error(span, format!("expected an expression, found {}", found.text))
-            .with_hint(expression_hint(&found));
+        let diag = Diagnostic::error(
+            span,
+            format!("expected an expression, found {}", found.text),
+        )
+        .with_hint(expression_hint(&found));
         return match innermost_open(&text[..at], true) {
             Some((open, open_at)) if matches!(found.text.as_str(), "`}`" | "`]`" | "`)`") => {
                 let width = if open == '$' { 2 } else { 1 };
-                let shown = if open == '$' { "${".to_string() } else { open.to_string() };
-                diag.with_label(Span::new(file, open_at, open_at + width), format!("this `{shown}` is still open"))
+                let shown = if open == '$' {
+                    "${".to_string()
+                } else {
+                    open.to_string()
+                };
+                diag.with_label(
+                    Span::new(file, open_at, open_at + width),
+                    format!("this `{shown}` is still open"),
+                )
             }
             _ => diag,
         };
     }
     if text[at..].starts_with("/*") && !text[at..].contains("*/") {
-        return Diagnostic::error(Span::new(file, at, at + 2), "unterminated comment: this `/*` has no `*/`")
-            .with_hint("close the comment with `*/`");
+        return Diagnostic::error(
+            Span::new(file, at, at + 2),
+            "unterminated comment: this `/*` has no `*/`",
+        )
+        .with_hint("close the comment with `*/`");
     }
     if has(&[Rule::identifier, Rule::attr_index]) && text[..at].trim_end().ends_with('.') {
-        return Diagnostic::error(span, format!("expected an attribute name after `.`, found {}", found.text))
-            .with_hint("write `object.name`, or `list[0]` to index");
+        return Diagnostic::error(
+            span,
+            format!("expected an attribute name after `.`, found {}", found.text),
+        )
+        .with_hint("write `object.name`, or `list[0]` to index");
     }
     let continuation = !positives.is_empty()
         && positives.iter().all(|r| {
@@ -94,15 +125,29 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
             return d;
         }
     }
-    let body = has(&[Rule::attribute, Rule::block, Rule::block_close, Rule::top_item, Rule::body]);
+    let body = has(&[
+        Rule::attribute,
+        Rule::block,
+        Rule::block_close,
+        Rule::top_item,
+        Rule::body,
+    ]);
     if body && found.text == "`\"`" {
         return Diagnostic::error(span, "an attribute name cannot be quoted")
             .with_hint("write the name bare: `region = \"us-east-1\"`");
     }
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    if body && !found.is_end() && !text[line_start..at].trim().is_empty() && found.text != "`,`" && found.text != "`}`" {
-        return Diagnostic::error(span, format!("unexpected {} after the attribute's value", found.text))
-            .with_hint("an attribute holds one expression and ends at the end of its line");
+    if body
+        && !found.is_end()
+        && !text[line_start..at].trim().is_empty()
+        && found.text != "`,`"
+        && found.text != "`}`"
+    {
+        return Diagnostic::error(
+            span,
+            format!("unexpected {} after the attribute's value", found.text),
+        )
+        .with_hint("an attribute holds one expression and ends at the end of its line");
     }
     if body && found.text == "`,`" {
         return Diagnostic::error(span, "unexpected `,` after an attribute")
@@ -121,8 +166,11 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
                 '[' => ']',
                 _ => ')',
             };
-            return Diagnostic::error(Span::new(file, at, at + 1), format!("unclosed {what}: this `{open}` has no matching `{close}`"))
-                .with_hint(format!("add `{close}` where the {what} ends"));
+            return Diagnostic::error(
+                Span::new(file, at, at + 1),
+                format!("unclosed {what}: this `{open}` has no matching `{close}`"),
+            )
+            .with_hint(format!("add `{close}` where the {what} ends"));
         }
     }
     if body && found.text == "`}`" {
@@ -130,8 +178,11 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
             .with_hint("remove it, or look for a block above that was closed early");
     }
     if body {
-        return Diagnostic::error(span, format!("expected an attribute or a block, found {}", found.text))
-            .with_hint("a body holds `name = value` attributes and `type \"label\" { ... }` blocks");
+        return Diagnostic::error(
+            span,
+            format!("expected an attribute or a block, found {}", found.text),
+        )
+        .with_hint("a body holds `name = value` attributes and `type \"label\" { ... }` blocks");
     }
     let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
     expected.sort();
@@ -179,7 +230,9 @@ impl Found {
                 len,
             };
         }
-        for op in ["==", "!=", "<=", ">=", "&&", "||", "=>", "...", "${", "%{", "<<"] {
+        for op in [
+            "==", "!=", "<=", ">=", "&&", "||", "=>", "...", "${", "%{", "<<",
+        ] {
             if rest.starts_with(op) {
                 return Found {
                     text: format!("`{op}`"),
@@ -218,27 +271,49 @@ fn expression_hint(found: &Found) -> String {
 }
 
 /// "expected `,` or `)`" and friends: what may follow an expression depends on the bracket it is in.
-fn after_expression(file: FileId, text: &str, at: usize, span: Span, found: &Found) -> Option<Diagnostic> {
+fn after_expression(
+    file: FileId,
+    text: &str,
+    at: usize,
+    span: Span,
+    found: &Found,
+) -> Option<Diagnostic> {
     let (open, open_at) = innermost_open(&text[..at], true)?;
     let inside = &text[open_at + 1..at];
     let (expected, hint) = match open {
-        '(' => ("`,` or `)`", "separate function arguments with commas and close the call with `)`"),
-        '[' if inside.trim_start().starts_with("for ") && !inside.contains(':') => (
-            "`:`",
-            "a for expression reads `[for item in list : value]`",
+        '(' => (
+            "`,` or `)`",
+            "separate function arguments with commas and close the call with `)`",
         ),
-        '[' => ("`,` or `]`", "separate list items with commas and close the list with `]`"),
-        '{' if inside.trim_start().starts_with("for ") && !inside.contains(':') => (
-            "`:`",
-            "a for expression reads `{for k, v in map : k => v}`",
+        '[' if inside.trim_start().starts_with("for ") && !inside.contains(':') => {
+            ("`:`", "a for expression reads `[for item in list : value]`")
+        }
+        '[' => (
+            "`,` or `]`",
+            "separate list items with commas and close the list with `]`",
         ),
-        '{' => ("`,`, a newline or `}`", "separate object items with commas or newlines and close the object with `}`"),
+        '{' if inside.trim_start().starts_with("for ") && !inside.contains(':') => {
+            ("`:`", "a for expression reads `{for k, v in map : k => v}`")
+        }
+        '{' => (
+            "`,`, a newline or `}`",
+            "separate object items with commas or newlines and close the object with `}`",
+        ),
         _ => ("`}`", "close the interpolation with `}`: `${ expression }`"),
     };
     Some(
-        Diagnostic::error(span, format!("expected {expected} after the expression, found {}", found.text))
-            .with_label(Span::new(file, open_at, open_at + if open == '$' { 2 } else { 1 }), "opened here")
-            .with_hint(hint),
+        Diagnostic::error(
+            span,
+            format!(
+                "expected {expected} after the expression, found {}",
+                found.text
+            ),
+        )
+        .with_label(
+            Span::new(file, open_at, open_at + if open == '$' { 2 } else { 1 }),
+            "opened here",
+        )
+        .with_hint(hint),
     )
 }
 
@@ -328,7 +403,10 @@ fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
             match c {
                 b'\\' => i += 1,
                 b'"' => in_string = false,
-                b'$' | b'%' if bytes.get(i + 1) == Some(&b'{') && bytes.get(i.wrapping_sub(1)) != Some(&c) => {
+                b'$' | b'%'
+                    if bytes.get(i + 1) == Some(&b'{')
+                        && bytes.get(i.wrapping_sub(1)) != Some(&c) =>
+                {
                     stack.push(('$', i));
                     in_string = false;
                     i += 1;
@@ -346,7 +424,9 @@ fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
                 i = text[i..].find('\n').map_or(bytes.len(), |e| i + e)
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 1)
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |e| i + 2 + e + 1)
             }
             b'<' if text[i..].starts_with("<<") => {
                 let rest = text[i + 2..].trim_start_matches('-');
@@ -359,7 +439,9 @@ fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
                     let mut end = bytes.len();
                     let mut line_start = body_start;
                     while line_start < bytes.len() {
-                        let line_end = text[line_start..].find('\n').map_or(bytes.len(), |e| line_start + e);
+                        let line_end = text[line_start..]
+                            .find('\n')
+                            .map_or(bytes.len(), |e| line_start + e);
                         if text[line_start..line_end].trim() == marker {
                             end = line_end;
                             break;

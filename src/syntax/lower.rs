@@ -291,7 +291,10 @@ impl<'a> Lower<'a> {
         for pair in body.items.windows(2) {
             let (prev, next) = (&pair[0], &pair[1]);
             if !self.has_newline(prev.span().end, next.span().start) {
-                self.diags.push(missing_newline(prev, next.span().start_point().to(next.span())));
+                self.diags.push(missing_newline(
+                    prev,
+                    next.span().start_point().to(next.span()),
+                ));
             }
         }
         if let (Some(last), Some((_, close))) = (body.items.last(), braces) {
@@ -393,7 +396,10 @@ impl<'a> Lower<'a> {
                 }
             }
             Rule::parens => {
-                let inner = pair.into_inner().next().expect("parentheses hold an expression");
+                let inner = pair
+                    .into_inner()
+                    .next()
+                    .expect("parentheses hold an expression");
                 let inner = self.expr(inner, false);
                 Expr {
                     kind: ExprKind::Parens(Box::new(inner)),
@@ -494,7 +500,10 @@ impl<'a> Lower<'a> {
                     expr.span = expr.span.to(step_span);
                 }
                 Rule::get_attr => {
-                    let name = step.into_inner().next().expect("an attribute access has a name");
+                    let name = step
+                        .into_inner()
+                        .next()
+                        .expect("an attribute access has a name");
                     let ident = self.ident(name);
                     match &mut splat {
                         Some((_, each, _)) => each.push(Traversal::Attr(ident)),
@@ -514,12 +523,8 @@ impl<'a> Lower<'a> {
                         Some((_, each, true)) => each.push(Traversal::Index(key)),
                         Some((source, each, false)) => {
                             // An index ends an attribute-only splat and applies to its result.
-                            let whole = close_splat(
-                                source.clone(),
-                                std::mem::take(each),
-                                false,
-                                expr.span,
-                            );
+                            let whole =
+                                close_splat(source.clone(), std::mem::take(each), false, expr.span);
                             splat = None;
                             expr = Expr {
                                 span: whole.span.to(step_span),
@@ -697,7 +702,10 @@ impl<'a> Lower<'a> {
                     let mut inner = part.into_inner();
                     let open = inner.next().expect("an interpolation opens");
                     let strip_left = open.as_str().ends_with('~');
-                    let expr = self.expr(inner.next().expect("an interpolation holds an expression"), false);
+                    let expr = self.expr(
+                        inner.next().expect("an interpolation holds an expression"),
+                        false,
+                    );
                     let close = inner.next().expect("an interpolation closes");
                     let strip_right = close.as_str().starts_with('~');
                     flat.push(Flat::Interp {
@@ -784,11 +792,15 @@ impl<'a> Lower<'a> {
                     return Some(self.line_comment_span(from + i))
                 }
                 b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                    i = gap[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2);
+                    i = gap[i + 2..]
+                        .find("*/")
+                        .map_or(bytes.len(), |e| i + 2 + e + 2);
                 }
                 b'"' => {
                     // A quoted label or key inside the gap: skip to its end.
-                    i = gap[i + 1..].find('"').map_or(bytes.len(), |e| i + 1 + e + 1);
+                    i = gap[i + 1..]
+                        .find('"')
+                        .map_or(bytes.len(), |e| i + 1 + e + 1);
                 }
                 _ => i += 1,
             }
@@ -908,9 +920,15 @@ fn skip_trivia(text: &str, mut offset: usize) -> usize {
     while offset < bytes.len() {
         match bytes[offset] {
             b' ' | b'\t' | b'\r' | b'\n' => offset += 1,
-            b'#' => offset = text[offset..].find('\n').map_or(text.len(), |e| offset + e + 1),
+            b'#' => {
+                offset = text[offset..]
+                    .find('\n')
+                    .map_or(text.len(), |e| offset + e + 1)
+            }
             b'/' if bytes.get(offset + 1) == Some(&b'/') => {
-                offset = text[offset..].find('\n').map_or(text.len(), |e| offset + e + 1)
+                offset = text[offset..]
+                    .find('\n')
+                    .map_or(text.len(), |e| offset + e + 1)
             }
             b'/' if bytes.get(offset + 1) == Some(&b'*') => match text[offset + 2..].find("*/") {
                 Some(e) => offset = offset + 2 + e + 2,
@@ -944,4 +962,3 @@ fn next_item_line(text: &str, at: usize) -> Option<usize> {
         }
     }
 }
-

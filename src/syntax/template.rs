@@ -196,8 +196,17 @@ pub(super) fn build(lower: &mut Lower, mut flat: Vec<Flat>, heredoc: bool) -> Te
     let (template, end) = nest(lower, &mut parts, heredoc);
     if let Some((directive, span)) = end {
         lower.diags.push(
-            Diagnostic::error(span, format!("`%{{ {} }}` without an open `%{{ {} }}`", directive.word(), opener(&directive)))
-                .with_hint("every `%{ if }` ends with `%{ endif }` and every `%{ for }` with `%{ endfor }`"),
+            Diagnostic::error(
+                span,
+                format!(
+                    "`%{{ {} }}` without an open `%{{ {} }}`",
+                    directive.word(),
+                    opener(&directive)
+                ),
+            )
+            .with_hint(
+                "every `%{ if }` ends with `%{ endif }` and every `%{ for }` with `%{ endfor }`",
+            ),
         );
     }
     template
@@ -243,7 +252,11 @@ fn strip(flat: &mut [Flat]) {
 type Parts = std::iter::Peekable<std::vec::IntoIter<Flat>>;
 
 /// Read parts until a directive that closes the current level (returned with its span).
-fn nest(lower: &mut Lower, parts: &mut Parts, heredoc: bool) -> (Template, Option<(Directive, Span)>) {
+fn nest(
+    lower: &mut Lower,
+    parts: &mut Parts,
+    heredoc: bool,
+) -> (Template, Option<(Directive, Span)>) {
     let mut out: Vec<TemplatePart> = Vec::new();
     while let Some(part) = parts.next() {
         match part {
@@ -321,22 +334,30 @@ fn expect_end(
 ) -> Span {
     let closer = want.word();
     match end {
-        Some((found, span)) if std::mem::discriminant(&found) == std::mem::discriminant(&want) => span,
+        Some((found, span)) if std::mem::discriminant(&found) == std::mem::discriminant(&want) => {
+            span
+        }
         Some((found, span)) => {
             lower.diags.push(
                 Diagnostic::error(
                     span,
-                    format!("expected `%{{ {closer} }}`, found `%{{ {} }}`", found.word()),
+                    format!(
+                        "expected `%{{ {closer} }}`, found `%{{ {} }}`",
+                        found.word()
+                    ),
                 )
                 .with_label(open, format!("this `%{{ {word} }}` is still open"))
-                .with_hint(format!("close the `%{{ {word} }}` with `%{{ {closer} }}` first")),
+                .with_hint(format!(
+                    "close the `%{{ {word} }}` with `%{{ {closer} }}` first"
+                )),
             );
             span
         }
         None => {
             lower.diags.push(
-                Diagnostic::error(open, format!("`%{{ {word} }}` is never closed"))
-                    .with_hint(format!("add `%{{ {closer} }}` where the repeated or conditional text ends")),
+                Diagnostic::error(open, format!("`%{{ {word} }}` is never closed")).with_hint(
+                    format!("add `%{{ {closer} }}` where the repeated or conditional text ends"),
+                ),
             );
             open
         }

@@ -71,21 +71,32 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
             Value::String(_) => Ok(value),
             Value::Number(n) => Ok(Value::String(n.to_string())),
             Value::Bool(b) => Ok(Value::String(b.to_string())),
-            other => Err(ConvertError::new(format!("string required, but have {}", other.kind_name()))),
+            other => Err(ConvertError::new(format!(
+                "string required, but have {}",
+                other.kind_name()
+            ))),
         },
         Type::Number => match value {
             Value::Number(_) => Ok(value),
-            Value::String(s) => Number::parse(&s)
-                .map(Value::Number)
-                .ok_or_else(|| ConvertError::new(format!("a number is required, but \"{s}\" is not a number"))),
-            other => Err(ConvertError::new(format!("number required, but have {}", other.kind_name()))),
+            Value::String(s) => Number::parse(&s).map(Value::Number).ok_or_else(|| {
+                ConvertError::new(format!("a number is required, but \"{s}\" is not a number"))
+            }),
+            other => Err(ConvertError::new(format!(
+                "number required, but have {}",
+                other.kind_name()
+            ))),
         },
         Type::Bool => match value {
             Value::Bool(_) => Ok(value),
             Value::String(s) if s == "true" => Ok(Value::Bool(true)),
             Value::String(s) if s == "false" => Ok(Value::Bool(false)),
-            Value::String(s) => Err(ConvertError::new(format!("a bool is required, but \"{s}\" is not true or false"))),
-            other => Err(ConvertError::new(format!("bool required, but have {}", other.kind_name()))),
+            Value::String(s) => Err(ConvertError::new(format!(
+                "a bool is required, but \"{s}\" is not true or false"
+            ))),
+            other => Err(ConvertError::new(format!(
+                "bool required, but have {}",
+                other.kind_name()
+            ))),
         },
         Type::List(elem) | Type::Set(elem) => {
             let items = match value {
@@ -93,7 +104,11 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
                 other => {
                     return Err(ConvertError::new(format!(
                         "{} required, but have {}",
-                        if matches!(ty, Type::List(_)) { "list" } else { "set" },
+                        if matches!(ty, Type::List(_)) {
+                            "list"
+                        } else {
+                            "set"
+                        },
                         other.kind_name()
                     )))
                 }
@@ -107,25 +122,39 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
         Type::Map(elem) => {
             let attrs = match value {
                 Value::Map(m) | Value::Object(m) => m,
-                other => return Err(ConvertError::new(format!("map required, but have {}", other.kind_name()))),
+                other => {
+                    return Err(ConvertError::new(format!(
+                        "map required, but have {}",
+                        other.kind_name()
+                    )))
+                }
             };
             let keys: Vec<String> = attrs.keys().cloned().collect();
-            let values = convert_elements(attrs.into_values().collect(), elem).map_err(|mut e| {
-                // Map elements are named by key, not position.
-                if let Some(first) = e.path.first_mut() {
-                    let index = first.trim_matches(|c| c == '[' || c == ']').parse::<usize>().ok();
-                    if let Some(key) = index.and_then(|i| keys.get(i)) {
-                        *first = format!("[\"{key}\"]");
+            let values =
+                convert_elements(attrs.into_values().collect(), elem).map_err(|mut e| {
+                    // Map elements are named by key, not position.
+                    if let Some(first) = e.path.first_mut() {
+                        let index = first
+                            .trim_matches(|c| c == '[' || c == ']')
+                            .parse::<usize>()
+                            .ok();
+                        if let Some(key) = index.and_then(|i| keys.get(i)) {
+                            *first = format!("[\"{key}\"]");
+                        }
                     }
-                }
-                e
-            })?;
+                    e
+                })?;
             Ok(Value::Map(keys.into_iter().zip(values).collect()))
         }
         Type::Tuple(types) => {
             let items = match value {
                 Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs,
-                other => return Err(ConvertError::new(format!("tuple required, but have {}", other.kind_name()))),
+                other => {
+                    return Err(ConvertError::new(format!(
+                        "tuple required, but have {}",
+                        other.kind_name()
+                    )))
+                }
             };
             if items.len() != types.len() {
                 return Err(ConvertError::new(format!(
@@ -145,13 +174,21 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
         Type::Object(attr_types) => {
             let mut attrs = match value {
                 Value::Map(m) | Value::Object(m) => m,
-                other => return Err(ConvertError::new(format!("object required, but have {}", other.kind_name()))),
+                other => {
+                    return Err(ConvertError::new(format!(
+                        "object required, but have {}",
+                        other.kind_name()
+                    )))
+                }
             };
             let mut out = Map::new();
             for (name, attr_ty) in attr_types {
                 match attrs.remove(name) {
                     Some(v) if !v.is_null() => {
-                        out.insert(name.clone(), convert(v, attr_ty).map_err(|e| e.at(format!(".{name}")))?);
+                        out.insert(
+                            name.clone(),
+                            convert(v, attr_ty).map_err(|e| e.at(format!(".{name}")))?,
+                        );
                     }
                     found => match attr_ty {
                         Type::Optional(_, default) => {
@@ -161,7 +198,11 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
                         _ if found.is_some() => {
                             out.insert(name.clone(), Value::Null);
                         }
-                        _ => return Err(ConvertError::new(format!("attribute \"{name}\" is required"))),
+                        _ => {
+                            return Err(ConvertError::new(format!(
+                                "attribute \"{name}\" is required"
+                            )))
+                        }
                     },
                 }
             }
@@ -173,7 +214,11 @@ fn convert_known(value: Value, ty: &Type) -> Result<Value, ConvertError> {
 /// Convert every element to `elem`; when `elem` is `any`, to the elements' unified type.
 fn convert_elements(items: Vec<Value>, elem: &Type) -> Result<Vec<Value>, ConvertError> {
     let target = if elem.has_dynamic() {
-        let types: Vec<Type> = items.iter().filter(|v| !v.is_null()).map(Value::type_of).collect();
+        let types: Vec<Type> = items
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(Value::type_of)
+            .collect();
         unify(&types).ok_or_else(|| ConvertError::new("all elements must have the same type"))?
     } else {
         elem.clone()
@@ -209,7 +254,10 @@ pub fn unify(types: &[Type]) -> Option<Type> {
             _ => None,
         }
     };
-    if known.iter().all(|t| matches!(t, Type::List(_) | Type::Tuple(_) | Type::Set(_))) {
+    if known
+        .iter()
+        .all(|t| matches!(t, Type::List(_) | Type::Tuple(_) | Type::Set(_)))
+    {
         let all: Vec<Type> = known.iter().filter_map(|t| elements(t)).flatten().collect();
         let tuples_only = known.iter().all(|t| matches!(t, Type::Tuple(_)));
         if tuples_only {
@@ -218,7 +266,10 @@ pub fn unify(types: &[Type]) -> Option<Type> {
                 let n = len.unwrap_or(0);
                 let mut cols = Vec::new();
                 for i in 0..n {
-                    let col: Vec<Type> = known.iter().filter_map(|t| elements(t).map(|e| e[i].clone())).collect();
+                    let col: Vec<Type> = known
+                        .iter()
+                        .filter_map(|t| elements(t).map(|e| e[i].clone()))
+                        .collect();
                     cols.push(unify(&col)?);
                 }
                 return Some(Type::Tuple(cols));
@@ -231,7 +282,10 @@ pub fn unify(types: &[Type]) -> Option<Type> {
             Type::List(Box::new(elem))
         });
     }
-    if known.iter().all(|t| matches!(t, Type::Map(_) | Type::Object(_))) {
+    if known
+        .iter()
+        .all(|t| matches!(t, Type::Map(_) | Type::Object(_)))
+    {
         if known.iter().all(|t| matches!(t, Type::Object(_))) {
             let keys = |t: &Type| match t {
                 Type::Object(a) => a.keys().cloned().collect::<Vec<_>>(),
@@ -276,8 +330,12 @@ pub(crate) fn make_set(items: Vec<Value>) -> Vec<Value> {
     }
     out.sort_by(|a, b| match (a.unmark().0, b.unmark().0) {
         (Value::String(x), Value::String(y)) => x.cmp(y),
-        (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (x, y) => super::to_json(x).unwrap_or_default().cmp(&super::to_json(y).unwrap_or_default()),
+        (Value::Number(x), Value::Number(y)) => {
+            x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal)
+        }
+        (x, y) => super::to_json(x)
+            .unwrap_or_default()
+            .cmp(&super::to_json(y).unwrap_or_default()),
     });
     out
 }

@@ -43,7 +43,10 @@ fn nested(out: &mut String, value: &Value, indent: usize) {
             out.push(']');
         }
         Value::Map(m) | Value::Object(m) => {
-            let present: Vec<(&String, &Value)> = m.iter().filter(|(_, v)| !matches!(v, Value::Null)).collect();
+            let present: Vec<(&String, &Value)> = m
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Null))
+                .collect();
             if present.is_empty() {
                 out.push_str("{}");
                 return;
@@ -158,7 +161,10 @@ pub fn from_json(text: &str) -> Result<Value, String> {
     let value = parser.value(0)?;
     parser.skip_ws();
     if parser.pos != text.len() {
-        return Err(format!("unexpected text after the JSON value at byte {}", parser.pos));
+        return Err(format!(
+            "unexpected text after the JSON value at byte {}",
+            parser.pos
+        ));
     }
     Ok(value)
 }
@@ -249,7 +255,12 @@ impl JsonParser<'_> {
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.pos;
                 let bytes = self.text.as_bytes();
-                while self.pos < bytes.len() && matches!(bytes[self.pos], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                while self.pos < bytes.len()
+                    && matches!(
+                        bytes[self.pos],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
                     self.pos += 1;
                 }
                 let lit = &self.text[start..self.pos];
@@ -273,7 +284,10 @@ impl JsonParser<'_> {
             match c {
                 '"' => return Ok(out),
                 '\\' => {
-                    let e = self.text[self.pos..].chars().next().ok_or("unterminated escape")?;
+                    let e = self.text[self.pos..]
+                        .chars()
+                        .next()
+                        .ok_or("unterminated escape")?;
                     self.pos += 1;
                     match e {
                         '"' => out.push('"'),
@@ -285,14 +299,26 @@ impl JsonParser<'_> {
                         'r' => out.push('\r'),
                         't' => out.push('\t'),
                         'u' => {
-                            let hex = self.text.get(self.pos..self.pos + 4).ok_or("short \\u escape")?;
-                            let mut code = u32::from_str_radix(hex, 16).map_err(|_| "bad \\u escape")?;
+                            let hex = self
+                                .text
+                                .get(self.pos..self.pos + 4)
+                                .ok_or("short \\u escape")?;
+                            let mut code =
+                                u32::from_str_radix(hex, 16).map_err(|_| "bad \\u escape")?;
                             self.pos += 4;
-                            if (0xD800..0xDC00).contains(&code) && self.text[self.pos..].starts_with("\\u") {
-                                let low = self.text.get(self.pos + 2..self.pos + 6).ok_or("short \\u escape")?;
-                                let low = u32::from_str_radix(low, 16).map_err(|_| "bad \\u escape")?;
+                            if (0xD800..0xDC00).contains(&code)
+                                && self.text[self.pos..].starts_with("\\u")
+                            {
+                                let low = self
+                                    .text
+                                    .get(self.pos + 2..self.pos + 6)
+                                    .ok_or("short \\u escape")?;
+                                let low =
+                                    u32::from_str_radix(low, 16).map_err(|_| "bad \\u escape")?;
                                 self.pos += 6;
-                                code = 0x10000 + ((code - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                                code = 0x10000
+                                    + ((code - 0xD800) << 10)
+                                    + (low.wrapping_sub(0xDC00) & 0x3FF);
                             }
                             out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
                         }

@@ -73,7 +73,10 @@ impl Value {
             Value::Tuple(items) => Type::Tuple(items.iter().map(Value::type_of).collect()),
             Value::Map(items) => Type::Map(Box::new(element_type(items.values()))),
             Value::Object(attrs) => Type::Object(
-                attrs.iter().map(|(k, v)| (k.clone(), v.type_of())).collect(),
+                attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.type_of()))
+                    .collect(),
             ),
             Value::Sensitive(v) => v.type_of(),
         }
@@ -101,7 +104,9 @@ impl Value {
     pub fn contains_unknown(&self) -> bool {
         match self {
             Value::Unknown(_) => true,
-            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().any(Value::contains_unknown),
+            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+                xs.iter().any(Value::contains_unknown)
+            }
             Value::Map(m) | Value::Object(m) => m.values().any(Value::contains_unknown),
             Value::Sensitive(v) => v.contains_unknown(),
             _ => false,
@@ -112,7 +117,9 @@ impl Value {
     pub fn contains_sensitive(&self) -> bool {
         match self {
             Value::Sensitive(_) => true,
-            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().any(Value::contains_sensitive),
+            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+                xs.iter().any(Value::contains_sensitive)
+            }
             Value::Map(m) | Value::Object(m) => m.values().any(Value::contains_sensitive),
             _ => false,
         }
@@ -182,7 +189,11 @@ impl Value {
 }
 
 fn element_type<'a>(items: impl IntoIterator<Item = &'a Value>) -> Type {
-    let types: Vec<Type> = items.into_iter().filter(|v| !v.is_null()).map(Value::type_of).collect();
+    let types: Vec<Type> = items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(Value::type_of)
+        .collect();
     match types.split_first() {
         None => Type::Dynamic,
         Some((first, rest)) if rest.iter().all(|t| t == first) => first.clone(),
@@ -254,7 +265,9 @@ pub fn literal_value(expr: &crate::syntax::Expr) -> Option<Value> {
             _ => return None,
         },
         ExprKind::Parens(inner) => literal_value(inner)?,
-        ExprKind::Tuple(items) => Value::Tuple(items.iter().map(literal_value).collect::<Option<_>>()?),
+        ExprKind::Tuple(items) => {
+            Value::Tuple(items.iter().map(literal_value).collect::<Option<_>>()?)
+        }
         ExprKind::Object(items) => {
             let mut attrs = Map::new();
             for item in items {

@@ -115,14 +115,23 @@ impl Type {
                     [t, default] => {
                         let ty = Type::from_expr(t)?;
                         let value = super::literal_value(default).ok_or_else(|| {
-                            Diagnostic::error(default.span, "an optional attribute's default must be a literal value")
+                            Diagnostic::error(
+                                default.span,
+                                "an optional attribute's default must be a literal value",
+                            )
                         })?;
                         let value = super::convert(value, &ty).map_err(|e| {
-                            Diagnostic::error(default.span, format!("invalid default for optional attribute: {e}"))
+                            Diagnostic::error(
+                                default.span,
+                                format!("invalid default for optional attribute: {e}"),
+                            )
                         })?;
                         Ok(Type::Optional(Box::new(ty), Some(Box::new(value))))
                     }
-                    _ => Err(Diagnostic::error(expr.span, "`optional` takes a type and an optional default")),
+                    _ => Err(Diagnostic::error(
+                        expr.span,
+                        "`optional` takes a type and an optional default",
+                    )),
                 };
             }
         }
@@ -146,4 +155,3 @@ impl fmt::Display for Type {
         }
     }
 }
-

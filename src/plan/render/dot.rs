@@ -17,13 +17,25 @@ pub fn dot(graph: &BuildGraph) -> String {
     }
     for (b, build) in graph.builds().iter().enumerate() {
         let _ = writeln!(out, "  subgraph \"cluster_b{b}\" {{");
-        let _ = writeln!(out, "    label={};", quote(&format!("build {}", build.name)));
+        let _ = writeln!(
+            out,
+            "    label={};",
+            quote(&format!("build {}", build.name))
+        );
         out.push_str("    style=rounded;\n    color=\"#999999\";\n");
         for s in &build.sessions {
             let session = &graph.sessions()[*s];
             let _ = writeln!(out, "    subgraph \"cluster_s{s}\" {{");
-            let region = session.region.as_ref().map(|r| format!(" in {r}")).unwrap_or_default();
-            let _ = writeln!(out, "      label={};", quote(&format!("{} ({}{region})", session.id, session.builder)));
+            let region = session
+                .region
+                .as_ref()
+                .map(|r| format!(" in {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "      label={};",
+                quote(&format!("{} ({}{region})", session.id, session.builder))
+            );
             out.push_str("      style=dashed;\n");
             for n in session.nodes() {
                 node(&mut out, graph, n, "      ");
@@ -36,8 +48,17 @@ pub fn dot(graph: &BuildGraph) -> String {
         node(&mut out, graph, r.node, "  ");
     }
     for (from, to) in graph.edges() {
-        let style = if is_cleanup_edge(graph, to) { " [style=dashed]" } else { "" };
-        let _ = writeln!(out, "  {} -> {}{style};", quote(&graph.node(from).id), quote(&graph.node(to).id));
+        let style = if is_cleanup_edge(graph, to) {
+            " [style=dashed]"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {}{style};",
+            quote(&graph.node(from).id),
+            quote(&graph.node(to).id)
+        );
     }
     out.push_str("}\n");
     out
@@ -45,8 +66,17 @@ pub fn dot(graph: &BuildGraph) -> String {
 
 fn node(out: &mut String, graph: &BuildGraph, n: NodeIndex, indent: &str) {
     let node = graph.node(n);
-    let label = label_lines(graph, n).iter().map(|l| escape(l)).collect::<Vec<_>>().join("\\n");
-    let _ = writeln!(out, "{indent}{} [label=\"{label}\", {}];", quote(&node.id), shape(node.kind));
+    let label = label_lines(graph, n)
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("\\n");
+    let _ = writeln!(
+        out,
+        "{indent}{} [label=\"{label}\", {}];",
+        quote(&node.id),
+        shape(node.kind)
+    );
 }
 
 fn shape(kind: NodeKind) -> &'static str {

@@ -29,7 +29,9 @@ pub fn json(graph: &BuildGraph, sources: &SourceMap) -> String {
     for (k, (_, node)) in graph.nodes().enumerate() {
         out.push_str(if k == 0 { "\n    " } else { ",\n    " });
         let session = node.session.map(|s| &graph.sessions()[s]);
-        let build = session.and_then(|s| graph.builds().iter().find(|b| b.index == s.build)).map(|b| b.name.as_str());
+        let build = session
+            .and_then(|s| graph.builds().iter().find(|b| b.index == s.build))
+            .map(|b| b.name.as_str());
         let _ = write!(
             out,
             "{{\"id\": {}, \"kind\": {}, \"plugin\": {}, \"build\": {}, \"source\": {}, \"region\": {}, \"summary\": {}, \"span\": {}}}",
@@ -46,7 +48,12 @@ pub fn json(graph: &BuildGraph, sources: &SourceMap) -> String {
     out.push_str("\n  ],\n  \"edges\": [");
     for (k, (from, to)) in graph.edges().into_iter().enumerate() {
         out.push_str(if k == 0 { "\n    " } else { ",\n    " });
-        let _ = write!(out, "{{\"from\": {}, \"to\": {}}}", string(&graph.node(from).id), string(&graph.node(to).id));
+        let _ = write!(
+            out,
+            "{{\"from\": {}, \"to\": {}}}",
+            string(&graph.node(from).id),
+            string(&graph.node(to).id)
+        );
     }
     out.push_str("\n  ]\n}\n");
     out

@@ -14,10 +14,18 @@ pub fn mermaid(graph: &BuildGraph) -> String {
         node(&mut out, graph, *n, "  ");
     }
     for (b, build) in graph.builds().iter().enumerate() {
-        let _ = writeln!(out, "  subgraph b{b}[\"{}\"]", escape(&format!("build {}", build.name)));
+        let _ = writeln!(
+            out,
+            "  subgraph b{b}[\"{}\"]",
+            escape(&format!("build {}", build.name))
+        );
         for s in &build.sessions {
             let session = &graph.sessions()[*s];
-            let region = session.region.as_ref().map(|r| format!(" in {r}")).unwrap_or_default();
+            let region = session
+                .region
+                .as_ref()
+                .map(|r| format!(" in {r}"))
+                .unwrap_or_default();
             let title = format!("{} ({}{region})", session.id, session.builder);
             let _ = writeln!(out, "    subgraph s{s}[\"{}\"]", escape(&title));
             out.push_str("      direction TB\n");
@@ -32,14 +40,22 @@ pub fn mermaid(graph: &BuildGraph) -> String {
         node(&mut out, graph, r.node, "  ");
     }
     for (from, to) in graph.edges() {
-        let arrow = if is_cleanup_edge(graph, to) { "-.->" } else { "-->" };
+        let arrow = if is_cleanup_edge(graph, to) {
+            "-.->"
+        } else {
+            "-->"
+        };
         let _ = writeln!(out, "  n{} {arrow} n{}", from.index(), to.index());
     }
     out
 }
 
 fn node(out: &mut String, graph: &BuildGraph, n: NodeIndex, indent: &str) {
-    let label = label_lines(graph, n).iter().map(|l| escape(l)).collect::<Vec<_>>().join("<br/>");
+    let label = label_lines(graph, n)
+        .iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("<br/>");
     let (open, close) = match graph.node(n).kind {
         NodeKind::Data => ("[(", ")]"),
         NodeKind::Launch => ("([", "])"),

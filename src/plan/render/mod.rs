@@ -34,7 +34,13 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 5] = [Format::Text, Format::Dot, Format::Mermaid, Format::Json, Format::Svg];
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Dot,
+        Format::Mermaid,
+        Format::Json,
+        Format::Svg,
+    ];
 
     /// The format's name on the command line.
     pub fn name(self) -> &'static str {
@@ -61,7 +67,9 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.name() == s)
-            .ok_or_else(|| format!("unknown format `{s}`: expected text, dot, mermaid, json or svg"))
+            .ok_or_else(|| {
+                format!("unknown format `{s}`: expected text, dot, mermaid, json or svg")
+            })
     }
 }
 
@@ -98,5 +106,8 @@ fn label_lines(graph: &BuildGraph, node: petgraph::graph::NodeIndex) -> Vec<Stri
 
 /// Whether the edge into `to` is a "whatever happened" edge (drawn dashed).
 fn is_cleanup_edge(graph: &BuildGraph, to: petgraph::graph::NodeIndex) -> bool {
-    matches!(graph.node(to).kind, NodeKind::Cleanup | NodeKind::ErrorCleanup)
+    matches!(
+        graph.node(to).kind,
+        NodeKind::Cleanup | NodeKind::ErrorCleanup
+    )
 }

@@ -31,14 +31,32 @@ pub fn svg(graph: &BuildGraph) -> Result<String, String> {
             }
             let shape = ShapeKind::new_box(&label);
             let rounded = if node.kind == NodeKind::Launch { 10 } else { 0 };
-            let look = StyleAttr::new(Color::fast("black"), 1, Some(fill(node.kind)), rounded, FONT_SIZE);
+            let look = StyleAttr::new(
+                Color::fast("black"),
+                1,
+                Some(fill(node.kind)),
+                rounded,
+                FONT_SIZE,
+            );
             let size = get_shape_size(dir, &shape, FONT_SIZE, false);
             handles.push(vg.add_node(Element::create(shape, look, dir, size)));
         }
         for (from, to) in graph.edges() {
-            let style = if is_cleanup_edge(graph, to) { LineStyleKind::Dashed } else { LineStyleKind::Normal };
+            let style = if is_cleanup_edge(graph, to) {
+                LineStyleKind::Dashed
+            } else {
+                LineStyleKind::Normal
+            };
             let look = StyleAttr::new(Color::fast("#555555"), 1, None, 0, FONT_SIZE);
-            let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, style, "", &look, &None, &None);
+            let arrow = Arrow::new(
+                LineEndKind::None,
+                LineEndKind::Arrow,
+                style,
+                "",
+                &look,
+                &None,
+                &None,
+            );
             vg.add_edge(arrow, handles[from.index()], handles[to.index()]);
         }
         let mut writer = SVGWriter::new();
@@ -48,7 +66,9 @@ pub fn svg(graph: &BuildGraph) -> Result<String, String> {
         vg.do_it(false, graph.len() > OPTIMISE_UP_TO, false, &mut writer);
         writer.finalize()
     }));
-    layout.map_err(|_| "the SVG layout failed on this graph; use -format=dot and graphviz instead".to_string())
+    layout.map_err(|_| {
+        "the SVG layout failed on this graph; use -format=dot and graphviz instead".to_string()
+    })
 }
 
 fn fill(kind: NodeKind) -> Color {

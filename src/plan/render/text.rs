@@ -34,7 +34,12 @@ pub fn text(graph: &BuildGraph) -> String {
     for build in graph.builds() {
         let n = build.sessions.len();
         let parallel = if n > 1 { ", in parallel" } else { "" };
-        let _ = writeln!(out, "\nbuild {}: {}{parallel}", build.name, plural(n, "source"));
+        let _ = writeln!(
+            out,
+            "\nbuild {}: {}{parallel}",
+            build.name,
+            plural(n, "source")
+        );
         for s in &build.sessions {
             session(&mut out, graph, &graph.sessions()[*s]);
         }
@@ -43,7 +48,10 @@ pub fn text(graph: &BuildGraph) -> String {
         out.push_str("\nreleases, each once every source publishing to it has:\n");
         for release in graph.releases() {
             let node = graph.node(release.node);
-            write_rows(&mut out, &[Row::new(format!("  {}", node.id), node.summary.clone())]);
+            write_rows(
+                &mut out,
+                &[Row::new(format!("  {}", node.id), node.summary.clone())],
+            );
             for p in &release.publishers {
                 let _ = writeln!(out, "      after {}", graph.node(*p).id);
             }
@@ -53,13 +61,20 @@ pub fn text(graph: &BuildGraph) -> String {
 }
 
 fn session(out: &mut String, graph: &BuildGraph, session: &Session) {
-    let region = session.region.as_ref().map(|r| format!(" in {r}")).unwrap_or_default();
+    let region = session
+        .region
+        .as_ref()
+        .map(|r| format!(" in {r}"))
+        .unwrap_or_default();
     let _ = writeln!(out, "\n  {}  ({}{region})", session.id, session.builder);
     let mut rows = Vec::new();
     for (k, stage) in session.stages.iter().enumerate() {
         let number = format!("{:>5}. ", k + 1);
         match stage {
-            Stage::Step(n) => rows.push(Row::new(format!("{number}{}", graph.node(*n).step_name()), describe(graph, *n))),
+            Stage::Step(n) => rows.push(Row::new(
+                format!("{number}{}", graph.node(*n).step_name()),
+                describe(graph, *n),
+            )),
             Stage::Parallel(branches) => {
                 rows.push(Row::new(format!("{number}in parallel:"), String::new()));
                 for (b, branch) in branches.iter().enumerate() {
@@ -71,7 +86,10 @@ fn session(out: &mut String, graph: &BuildGraph, session: &Session) {
                             (false, false) => "│  ",
                             (false, true) => "   ",
                         };
-                        rows.push(Row::new(format!("       {lead}{}", graph.node(*n).step_name()), describe(graph, *n)));
+                        rows.push(Row::new(
+                            format!("       {lead}{}", graph.node(*n).step_name()),
+                            describe(graph, *n),
+                        ));
                     }
                 }
             }
@@ -82,10 +100,20 @@ fn session(out: &mut String, graph: &BuildGraph, session: &Session) {
         let (when, summary) = if node.kind == NodeKind::ErrorCleanup {
             ("on failure", node.summary.clone())
         } else {
-            let after: Vec<&str> = graph.predecessors(*n).into_iter().map(|p| graph.node(p).step_name()).collect();
-            ("always", format!("{}; after {}", node.summary, after.join(", ")))
+            let after: Vec<&str> = graph
+                .predecessors(*n)
+                .into_iter()
+                .map(|p| graph.node(p).step_name())
+                .collect();
+            (
+                "always",
+                format!("{}; after {}", node.summary, after.join(", ")),
+            )
         };
-        rows.push(Row::new(format!("       {when}: {}", node.step_name()), summary));
+        rows.push(Row::new(
+            format!("       {when}: {}", node.step_name()),
+            summary,
+        ));
     }
     write_rows(out, &rows);
 }
