@@ -19,7 +19,6 @@ const DEVIATIONS: &[(&str, &str)] = &[
     ("jsonencode(var.password)", "1.6.6 encodes the mask text; kiln keeps the encoded secret masked"),
     ("\"xHunter2-Kiln-Secretx\"", "1.6.6 masks any text equal to a secret; kiln tracks sensitivity by value"),
     ("packer.version", "kiln implements the template language of Packer 1.11, and says so"),
-    ("length(source)", "`source` is unknown outside a build; kiln keeps functions of unknowns unknown"),
     ("index([\"a\", \"b\", \"c\"], 1)", "1.6.6's `index` is HCL's element lookup; kiln follows today's Packer: index(list, value) finds a position"),
     ("index([\"a\", \"b\", \"c\"], \"b\")", "1.6.6 rejects the documented form; kiln follows the documentation (see expected-docs.json)"),
 ];

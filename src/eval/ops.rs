@@ -23,6 +23,18 @@ pub(super) fn get_attr(
             )
             .with_hint("check that the value is set, or guard with `!= null`"))
         }
+        // An unknown object of known shape still has only its attributes.
+        Value::Unknown(Type::Object(attrs)) => match attrs.get(name) {
+            Some(t) => Value::Unknown(t.clone()),
+            None => {
+                let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
+                let diag = Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
+                return Err(match suggest(name, &names) {
+                    Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
+                    None => diag.with_hint(format!("its attributes are {}", super::quote_list(&names))),
+                });
+            }
+        },
         Value::Unknown(_) => Value::unknown(),
         Value::Object(mut attrs) | Value::Map(mut attrs) => match attrs.remove(name) {
             Some(v) => v,
