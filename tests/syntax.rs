@@ -452,3 +452,36 @@ fn crlf_no_final_newline_empty_and_unicode_files_parse() {
     }
     let _ = repo_root();
 }
+
+#[test]
+fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
+    let dir = crate::test::repo_root().join("fuzz/regressions");
+    for name in [
+        "stack-overflow-nested-blocks.pkr.hcl",
+        "stack-overflow-nested-tuples.pkr.hcl",
+        "stack-overflow-nested-tuples-parallel.pkr.hcl",
+    ] {
+        let text = std::fs::read(dir.join(name)).expect("regression input");
+        // Several copies: -syntax-only parses them on worker threads with smaller stacks.
+        let mut test = Test::new();
+        for i in 0..4 {
+            test = test.write(format!("d/{i}.pkr.hcl"), &text);
+        }
+        test.args(["validate", "-syntax-only", "d"])
+            .status(1)
+            .stderr_contains("nest more than 100 levels deep")
+            .run();
+    }
+    // Nesting just under the limit parses, evaluates and prints.
+    let deep = format!(
+        "locals {{\n  x = {}1{}\n}}\n",
+        "[".repeat(99),
+        "]".repeat(99)
+    );
+    let out = Test::new()
+        .write("t.pkr.hcl", deep)
+        .args(["console", "t.pkr.hcl"])
+        .stdin("length(local.x)\n")
+        .run();
+    assert_eq!(out.stdout, "1\n");
+}

@@ -28,10 +28,13 @@ pub(super) fn get_attr(
             Some(t) => Value::Unknown(t.clone()),
             None => {
                 let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
-                let diag = Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
+                let diag =
+                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
-                    None => diag.with_hint(format!("its attributes are {}", super::quote_list(&names))),
+                    None => {
+                        diag.with_hint(format!("its attributes are {}", super::quote_list(&names)))
+                    }
                 });
             }
         },

@@ -12,9 +12,38 @@ use pest::iterators::Pair;
 use pest::Parser;
 use std::collections::HashMap;
 
+/// How deeply brackets may nest. Real templates stay under ten levels; the limit keeps the
+/// recursive parser and lowering far from the end of a thread's stack on hostile input.
+pub(super) const MAX_NESTING: usize = 100;
+
+/// Reject input nesting brackets deeper than [`MAX_NESTING`], before the recursive parser sees
+/// it. Brackets inside strings count too: erring on the safe side costs nothing real.
+fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(Span::new(file, i, i + 1), format!("brackets nest more than {MAX_NESTING} levels deep here"))
+                            .with_hint("kiln limits nesting so hostile input cannot exhaust its stack; flatten the structure"),
+                    );
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
     let mut lower = Lower::new(file, text);
     if let Some(diag) = lower.check_encoding() {
+        return Err(vec![diag]);
+    }
+    if let Some(diag) = check_nesting(file, text) {
         return Err(vec![diag]);
     }
     let body = match HclParser::parse(Rule::file, text) {
@@ -32,6 +61,9 @@ pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnosti
 }
 
 pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
+    if let Some(diag) = check_nesting(file, text) {
+        return Err(vec![diag]);
+    }
     let mut lower = Lower::new(file, text);
     let template = match HclParser::parse(Rule::template_file, text) {
         Ok(mut pairs) => {
@@ -48,6 +80,9 @@ pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, 
 }
 
 pub(super) fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    if let Some(diag) = check_nesting(file, text) {
+        return Err(vec![diag]);
+    }
     let mut lower = Lower::new(file, text);
     let expr = match HclParser::parse(Rule::expression_file, text) {
         Ok(mut pairs) => {
