@@ -291,3 +291,51 @@ data "amazon-ami" "base" {
     // Data sources run at build time: what depends on them is unknown until then.
     assert_eq!(out.stdout, "a\n<unknown>\n<unknown>\n");
 }
+
+#[test]
+fn dynamic_steps_and_computed_sources_load() {
+    with_snapshots(|| {
+        let out = Test::new()
+            .write(
+                "t.pkr.hcl",
+                r#"
+variable "extra" {
+  default = [{ msg = "one" }, { msg = "two" }]
+}
+locals {
+  use_file = true
+}
+source "null" "a" {
+  communicator = "none"
+}
+source "file" "b" {
+  content = "x"
+  target  = "out.txt"
+}
+build {
+  sources = local.use_file ? ["source.file.b"] : ["source.null.a"]
+
+  dynamic "provisioner" {
+    labels   = ["shell-local"]
+    for_each = var.extra
+    content {
+      inline = ["echo ${provisioner.value.msg}"]
+    }
+  }
+}
+"#,
+            )
+            .args(["inspect", "t.pkr.hcl"])
+            .run();
+        insta::assert_snapshot!("inspect_dynamic_steps", out.stdout);
+    });
+    Test::new()
+        .write(
+            "bad.pkr.hcl",
+            "source \"null\" \"a\" {\n  communicator = \"none\"\n}\nbuild {\n  sources = [\"null.a\"]\n  dynamic \"provisioner\" {\n    labels   = [\"shell-local\"]\n    for_each = [1]\n    content {\n      inline = [\"echo ${provisioner.value.nope}\"]\n    }\n  }\n}\n",
+        )
+        .args(["validate", "bad.pkr.hcl"])
+        .status(1)
+        .stderr_contains("cannot read `.nope` of a number")
+        .run();
+}

@@ -737,7 +737,7 @@ fn dynamic_chains(
     ctx: &Context,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Vec<StepBlock>> {
-    let Some((iterator, items, content)) = dynamic_items(block, ctx, diags) else {
+    let Some((items, content)) = dynamic_items(block, ctx, diags) else {
         return Vec::new();
     };
     let mut chains = Vec::new();
@@ -758,16 +758,18 @@ fn dynamic_chains(
             chains.push(chain);
         }
     }
-    let _ = iterator;
     chains
 }
 
-/// The iterator name, one scope per `for_each` element, and the `content` block of a `dynamic`.
+/// Names a `dynamic` block binds for one element: its iterator.
+type Scope = BTreeMap<String, Value>;
+
+/// One scope per `for_each` element, and the `content` block of a `dynamic`.
 fn dynamic_items<'b>(
     block: &'b Block,
     ctx: &Context,
     diags: &mut Vec<Diagnostic>,
-) -> Option<(String, Vec<BTreeMap<String, Value>>, &'b Block)> {
+) -> Option<(Vec<Scope>, &'b Block)> {
     let what = block.labels.first()?.value.clone();
     let (Some(for_each), Some(content)) = (
         block.body.attribute("for_each"),
@@ -791,7 +793,7 @@ fn dynamic_items<'b>(
         }
     };
     if collection.is_unknown() {
-        return Some((iterator, Vec::new(), content));
+        return Some((Vec::new(), content));
     }
     let items = match crate::eval::iterate(collection, for_each.expr.span) {
         Ok(items) => items,
@@ -811,7 +813,7 @@ fn dynamic_items<'b>(
             scope
         })
         .collect();
-    Some((iterator, scopes, content))
+    Some((scopes, content))
 }
 
 /// `dynamic "provisioner" { for_each = ..., labels = ["shell"], content { ... } }` in a build:
@@ -824,7 +826,7 @@ fn dynamic_steps(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> V
         ));
         return Vec::new();
     };
-    let Some((_, scopes, content)) = dynamic_items(block, ctx, diags) else {
+    let Some((scopes, content)) = dynamic_items(block, ctx, diags) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -372,10 +372,11 @@ impl Template {
                         .map(|s| (PluginKind::PostProcessor, s)),
                 );
             for (kind, step) in steps {
+                let step_ctx = step.context(&ctx);
                 let config = evaluate::body_except(
                     &step.body,
                     step.span,
-                    &ctx,
+                    &step_ctx,
                     blocks::STEP_META,
                     &mut diags,
                 );

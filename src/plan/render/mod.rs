@@ -1,5 +1,6 @@
 //! Views of a build graph. Every view is deterministic: nodes in template order, edges sorted.
 
+mod columns;
 mod dot;
 mod json;
 mod mermaid;

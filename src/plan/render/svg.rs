@@ -1,5 +1,7 @@
-//! The SVG view, laid out in-process by `layout-rs` (no graphviz needed): one box per step,
-//! filled by kind, with dashed edges into cleanup steps.
+//! The SVG view, laid out in-process (no graphviz needed): one box per step, filled by kind,
+//! with dashed edges into cleanup steps. `layout-rs` lays out graphs of up to
+//! [`LAYOUT_UP_TO`] steps; its layering grows quadratically, so larger graphs are placed by
+//! their own structure (`columns.rs`), in linear time.
 
 use super::is_cleanup_edge;
 use crate::plan::{BuildGraph, NodeKind};
@@ -13,12 +15,17 @@ use layout::topo::layout::VisualGraph;
 
 const FONT_SIZE: usize = 12;
 
-/// Graphs larger than this are laid out without edge-crossing optimisation, which grows
-/// quadratically.
-const OPTIMISE_UP_TO: usize = 2_000;
+/// Graphs up to this many steps also get `layout-rs`'s edge-crossing optimisation.
+const OPTIMISE_UP_TO: usize = 300;
+
+/// Graphs up to this many steps are laid out by `layout-rs`.
+pub const LAYOUT_UP_TO: usize = 1_000;
 
 /// Render the SVG view. Fails only if the layout library gives up on the graph.
 pub fn svg(graph: &BuildGraph) -> Result<String, String> {
+    if graph.len() > LAYOUT_UP_TO {
+        return Ok(super::columns::svg(graph, fill_name));
+    }
     let dir = Orientation::TopToBottom;
     let layout = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut vg = VisualGraph::new(dir);
@@ -72,7 +79,11 @@ pub fn svg(graph: &BuildGraph) -> Result<String, String> {
 }
 
 fn fill(kind: NodeKind) -> Color {
-    Color::fast(match kind {
+    Color::fast(fill_name(kind))
+}
+
+fn fill_name(kind: NodeKind) -> &'static str {
+    match kind {
         NodeKind::Data => "#dbe9f6",
         NodeKind::Launch => "#d5f0d5",
         NodeKind::Provisioner => "#ffffff",
@@ -82,5 +93,5 @@ fn fill(kind: NodeKind) -> Color {
         NodeKind::Publish => "#d9f2f2",
         NodeKind::Finalize => "#b9e4e4",
         NodeKind::ErrorCleanup | NodeKind::Discard | NodeKind::Cleanup => "#f3dcdc",
-    })
+    }
 }
