@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod body;
 pub mod decode;
+pub mod each;
 pub mod evaluate;
 pub mod files;
 mod json;
