@@ -339,3 +339,27 @@ build {
         .stderr_contains("cannot read `.nope` of a number")
         .run();
 }
+
+#[test]
+fn the_seed_ami_name_expands_its_legacy_timestamp() {
+    let seed = std::fs::read_to_string(shared_dir().join("seed-template.pkr.hcl")).expect("seed");
+    let out = Test::new()
+        .write("seed.pkr.hcl", seed)
+        .args(["build", "-dry-run", "seed.pkr.hcl"])
+        .run();
+    let expanded = regex::Regex::new(r#"ami_name += "my-custom-ami-(\d{10})""#).expect("regex");
+    let stamp: i64 = expanded
+        .captures(&out.stdout)
+        .unwrap_or_else(|| panic!("no expanded ami_name in:\n{}", out.stdout))[1]
+        .parse()
+        .expect("a number");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    assert!(
+        (now - stamp).abs() < 600,
+        "{{{{timestamp}}}} is the run's time: {stamp} vs {now}"
+    );
+    assert!(!out.stdout.contains("{{timestamp}}"), "{}", out.stdout);
+}

@@ -44,6 +44,54 @@ pub fn expand(text: &str, ctx: &LegacyContext) -> Result<String, String> {
     Ok(out)
 }
 
+/// Expand the legacy templates in every string of an evaluated body, as Packer does when it
+/// prepares a builder. A string whose template fails to expand is left as written (`check_body`
+/// reports it).
+pub fn expand_body(body: &mut BodyValue, ctx: &LegacyContext) {
+    for attr in &mut body.attrs {
+        expand_value(&mut attr.value, ctx);
+    }
+    for block in &mut body.blocks {
+        expand_body(&mut block.body, ctx);
+    }
+}
+
+fn expand_value(v: &mut Value, ctx: &LegacyContext) {
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            if let Ok(expanded) = expand(s, ctx) {
+                *s = expanded;
+            }
+        }
+        Value::Sensitive(inner) => expand_value(inner, ctx),
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+            xs.iter_mut().for_each(|x| expand_value(x, ctx))
+        }
+        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(|x| expand_value(x, ctx)),
+        _ => {}
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 UTC time such as `2026-11-24T12:00:00Z`.
+pub fn unix_from_rfc3339(text: &str) -> Option<i64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time
+        .split(':')
+        .map(|p| p.split('.').next().and_then(|x| x.parse::<i64>().ok()));
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    // Days from civil date, after Howard Hinnant's algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
 /// Check the legacy templates in every string of an evaluated body.
 pub fn check_body(body: &BodyValue, diags: &mut Vec<Diagnostic>) {
     let ctx = LegacyContext::default();
@@ -364,6 +412,18 @@ mod tests {
             build_type: "amazon-ebs".into(),
             ..LegacyContext::default()
         }
+    }
+
+    #[test]
+    fn rfc3339_round_trips_through_go_layouts() {
+        let t = unix_from_rfc3339("2024-11-24T16:00:00Z").unwrap();
+        assert_eq!(t, 1_732_464_000);
+        assert_eq!(
+            go_time_format(t, "2006-01-02T15:04:05Z07:00"),
+            "2024-11-24T16:00:00Z"
+        );
+        assert_eq!(unix_from_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_from_rfc3339("not a time"), None);
     }
 
     #[test]

@@ -216,13 +216,24 @@ impl<'a> Printer<'a> {
                 .sources
                 .get(*self.blocks.get(&use_.reference)?)?;
             let ctx = self.template.source_context(build, use_);
-            let config = evaluate::body_except(
+            let mut config = evaluate::body_except(
                 &use_.body(block),
                 block.span,
                 &ctx,
                 &["name"],
                 &mut self.diags,
             );
+            // Packer expands `{{timestamp}}` and friends in builder fields when it prepares them.
+            let legacy = crate::config::legacy::LegacyContext {
+                unix_time: crate::config::legacy::unix_from_rfc3339(&ctx.functions.timestamp)
+                    .unwrap_or(0),
+                build_name: build.name.clone().unwrap_or_default(),
+                build_type: block.kind.clone(),
+                template_dir: self.template.root.display().to_string(),
+                packer_version: crate::config::PACKER_VERSION.to_string(),
+                ..Default::default()
+            };
+            crate::config::legacy::expand_body(&mut config, &legacy);
             self.sessions.insert(id, (ctx, config));
         }
         self.sessions.get(&id)
