@@ -485,3 +485,33 @@ fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
         .run();
     assert_eq!(out.stdout, "1\n");
 }
+
+#[test]
+fn long_operator_chains_and_conditional_chains_are_diagnostics() {
+    for (name, text) in [
+        (
+            "conditionals",
+            format!("a = {}2\n", "x ? 1 : ".repeat(20_000)),
+        ),
+        ("operators", format!("a = {}1\n", "1 + ".repeat(100_000))),
+        ("traversals", format!("a = x{}\n", ".b".repeat(100_000))),
+    ] {
+        Test::new()
+            .write("t.pkr.hcl", text)
+            .args(["validate", "-syntax-only", "t.pkr.hcl"])
+            .status(1)
+            .stderr_contains("nests more than 512 levels deep")
+            .run();
+        let _ = name;
+    }
+    // Ordinary long expressions are fine.
+    let out = Test::new()
+        .write(
+            "t.pkr.hcl",
+            format!("locals {{\n  a = {}1\n}}\n", "1 + ".repeat(100)),
+        )
+        .args(["console", "t.pkr.hcl"])
+        .stdin("local.a\n")
+        .run();
+    assert_eq!(out.stdout, "101\n");
+}

@@ -111,11 +111,21 @@ pub(super) struct Lower<'a> {
     /// Offset added to pest positions when a suffix of the file is being parsed (recovery).
     base: usize,
     pub(super) diags: Vec<Diagnostic>,
+    /// How many expressions enclose the one being lowered.
+    depth: usize,
+    /// Set once an expression passed [`MAX_EXPRESSION_DEPTH`], so it is reported once.
+    too_deep: bool,
 }
+
+/// How deeply expressions may nest (conditional chains, operator chains, traversals). The
+/// evaluator recurses over the tree, so the limit keeps hostile input from exhausting the stack.
+const MAX_EXPRESSION_DEPTH: usize = 512;
 
 impl<'a> Lower<'a> {
     fn new(file: FileId, text: &'a str) -> Lower<'a> {
         Lower {
+            depth: 0,
+            too_deep: false,
             file,
             text,
             base: 0,
@@ -377,6 +387,30 @@ impl<'a> Lower<'a> {
     /// Lower an expression; `on_one_line` is true outside brackets, where HCL forbids newlines.
     pub(super) fn expr(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
         let span = self.pair_span(&pair);
+        if self.depth >= MAX_EXPRESSION_DEPTH {
+            self.report_too_deep(span);
+            return Expr {
+                kind: ExprKind::Null,
+                span,
+            };
+        }
+        self.depth += 1;
+        let expr = self.expr_inner(pair, on_one_line, span);
+        self.depth -= 1;
+        expr
+    }
+
+    fn report_too_deep(&mut self, span: Span) {
+        if !self.too_deep {
+            self.too_deep = true;
+            self.diags.push(
+                Diagnostic::error(span, format!("this expression nests more than {MAX_EXPRESSION_DEPTH} levels deep"))
+                    .with_hint("kiln limits nesting so hostile input cannot exhaust its stack; split the expression into locals"),
+            );
+        }
+    }
+
+    fn expr_inner(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
         match pair.as_rule() {
             Rule::expression => {
                 let mut inner = pair.into_inner();
@@ -470,7 +504,16 @@ impl<'a> Lower<'a> {
     }
 
     fn operation(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let whole = self.pair_span(&pair);
         let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+        // A chain of operators folds into a tree as deep as the chain is long.
+        if self.depth + children.len() / 2 > MAX_EXPRESSION_DEPTH {
+            self.report_too_deep(whole);
+            return Expr {
+                kind: ExprKind::Null,
+                span: whole,
+            };
+        }
         if on_one_line {
             for w in children.windows(2) {
                 let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
@@ -509,7 +552,15 @@ impl<'a> Lower<'a> {
     }
 
     fn postfix_term(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
+        let whole = self.pair_span(&pair);
         let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+        if self.depth + children.len() > MAX_EXPRESSION_DEPTH {
+            self.report_too_deep(whole);
+            return Expr {
+                kind: ExprKind::Null,
+                span: whole,
+            };
+        }
         if on_one_line {
             for w in children.windows(2) {
                 let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
