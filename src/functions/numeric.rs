@@ -17,20 +17,20 @@ pub(super) fn floor(args: &Args, _: &FunctionContext) -> Result<Value, FunctionE
     Ok(Value::Number(args.number(0)?.floor()))
 }
 
-// cty computes log and pow in float64 (math.Log, math.Pow), so these stay on f64 on purpose:
-// exact arithmetic would print different digits than Packer.
+// cty computes log and pow in float64 with Go's math.Log and math.Pow; `Number` does exactly
+// that, so the digits match Packer's.
 pub(super) fn log(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    let num = args.number(0)?.to_f64();
-    let base = args.number(1)?.to_f64();
-    float_value(go_log(num) / go_log(base))
-        .ok_or_else(|| FunctionError::new(format!("log({num}, {base}) is not a real number")))
+    let (num, base) = (args.number(0)?, args.number(1)?);
+    num.log(&base)
+        .map(Value::Number)
+        .map_err(|_| FunctionError::new(format!("log({num}, {base}) is not a real number")))
 }
 
 pub(super) fn pow(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
-    let num = args.number(0)?.to_f64();
-    let power = args.number(1)?.to_f64();
-    float_value(go_pow(num, power))
-        .ok_or_else(|| FunctionError::new(format!("pow({num}, {power}) is not a real number")))
+    let (num, power) = (args.number(0)?, args.number(1)?);
+    num.pow(&power)
+        .map(Value::Number)
+        .map_err(|_| FunctionError::new(format!("pow({num}, {power}) is not a real number")))
 }
 
 pub(super) fn max(args: &Args, _: &FunctionContext) -> Result<Value, FunctionError> {
@@ -145,187 +145,6 @@ pub(super) fn sum(args: &Args, _: &FunctionContext) -> Result<Value, FunctionErr
         });
     }
     total.map(Value::Number).ok_or_else(not_numbers)
-}
-
-/// A number from an f64 result, printed as its shortest decimal (as cty's `NumberFloatVal`
-/// prints at 53 bits of precision); `None` for NaN.
-pub(crate) fn float_value(f: f64) -> Option<Value> {
-    if f.is_nan() {
-        return None;
-    }
-    if f.is_infinite() {
-        return Number::from_f64(f).map(Value::Number);
-    }
-    Number::parse(&format!("{f}"))
-        .or_else(|| Number::from_f64(f))
-        .map(Value::Number)
-}
-
-/// Go's `math.Log` (FreeBSD's `e_log.c`), so results agree with Packer to the last digit.
-// The constants are Go's, digit for digit.
-#[allow(clippy::excessive_precision)]
-pub(crate) fn go_log(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.93147180369123816490e-01;
-    const LN2_LO: f64 = 1.90821492927058770002e-10;
-    const L1: f64 = 6.666666666666735130e-01;
-    const L2: f64 = 3.999999999940941908e-01;
-    const L3: f64 = 2.857142874366239149e-01;
-    const L4: f64 = 2.222219843214978396e-01;
-    const L5: f64 = 1.818357216161805012e-01;
-    const L6: f64 = 1.531383769920937332e-01;
-    const L7: f64 = 1.479819860511658591e-01;
-    if x.is_nan() || x == f64::INFINITY {
-        return x;
-    }
-    if x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    let (mut f1, mut ki) = frexp(x);
-    if f1 < std::f64::consts::SQRT_2 / 2.0 {
-        f1 *= 2.0;
-        ki -= 1;
-    }
-    let f = f1 - 1.0;
-    let k = f64::from(ki);
-    let s = f / (2.0 + f);
-    let s2 = s * s;
-    let s4 = s2 * s2;
-    let t1 = s2 * (L1 + s4 * (L3 + s4 * (L5 + s4 * L7)));
-    let t2 = s4 * (L2 + s4 * (L4 + s4 * L6));
-    let r = t1 + t2;
-    let hfsq = 0.5 * f * f;
-    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
-}
-
-/// Go's `math.Pow`: integer powers by repeated squaring, so `pow(1.1, 2)` and friends agree
-/// with Packer exactly.
-pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
-    let odd_int =
-        |y: f64| y.fract() == 0.0 && y.abs() < 9.007_199_254_740_992e15 && (y as i64) % 2 != 0;
-    if y == 0.0 || x == 1.0 {
-        return 1.0;
-    }
-    if y == 1.0 {
-        return x;
-    }
-    if x.is_nan() || y.is_nan() {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return match (y < 0.0, x.is_sign_negative() && odd_int(y)) {
-            (true, true) => f64::NEG_INFINITY,
-            (true, false) => f64::INFINITY,
-            (false, true) => x,
-            (false, false) => 0.0,
-        };
-    }
-    if y.is_infinite() {
-        return if x == -1.0 {
-            1.0
-        } else if (x.abs() < 1.0) == (y > 0.0) {
-            0.0
-        } else {
-            f64::INFINITY
-        };
-    }
-    if x.is_infinite() {
-        if x < 0.0 {
-            return go_pow(1.0 / x, -y);
-        }
-        return if y < 0.0 { 0.0 } else { f64::INFINITY };
-    }
-    if y == 0.5 {
-        return x.sqrt();
-    }
-    if y == -0.5 {
-        return 1.0 / x.sqrt();
-    }
-    let mut yi = y.abs().trunc();
-    let mut yf = y.abs() - yi;
-    if yf != 0.0 && x < 0.0 {
-        return f64::NAN;
-    }
-    if yi >= (1u64 << 63) as f64 {
-        return if x == -1.0 {
-            1.0
-        } else if (x.abs() < 1.0) == (y > 0.0) {
-            0.0
-        } else {
-            f64::INFINITY
-        };
-    }
-    let mut a1 = 1.0;
-    let mut ae: i64 = 0;
-    if yf != 0.0 {
-        if yf > 0.5 {
-            yf -= 1.0;
-            yi += 1.0;
-        }
-        a1 = (yf * go_log(x)).exp();
-    }
-    let (mut x1, xe) = frexp(x);
-    let mut xe = i64::from(xe);
-    let mut i = yi as i64;
-    while i != 0 {
-        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
-            ae += xe;
-            break;
-        }
-        if i & 1 == 1 {
-            a1 *= x1;
-            ae += xe;
-        }
-        x1 *= x1;
-        xe <<= 1;
-        if x1 < 0.5 {
-            x1 += x1;
-            xe -= 1;
-        }
-        i >>= 1;
-    }
-    if y < 0.0 {
-        a1 = 1.0 / a1;
-        ae = -ae;
-    }
-    ldexp(a1, ae)
-}
-
-/// Split a finite non-zero `x` into a fraction in [0.5, 1) and a power of two.
-fn frexp(x: f64) -> (f64, i32) {
-    if x == 0.0 || !x.is_finite() {
-        return (x, 0);
-    }
-    let (x, bias) = if x.abs() < f64::MIN_POSITIVE {
-        (x * (1u64 << 52) as f64, -52)
-    } else {
-        (x, 0)
-    };
-    let bits = x.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
-    let frac = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
-    (frac, exp + bias)
-}
-
-/// `frac * 2^exp`, stepping so intermediate powers of two stay representable.
-fn ldexp(mut frac: f64, mut exp: i64) -> f64 {
-    while exp > 1000 {
-        frac *= 2f64.powi(1000);
-        exp -= 1000;
-        if frac.is_infinite() {
-            return frac;
-        }
-    }
-    while exp < -1000 {
-        frac *= 2f64.powi(-1000);
-        exp += 1000;
-        if frac == 0.0 {
-            return frac;
-        }
-    }
-    frac * 2f64.powi(exp as i32)
 }
 
 /// Just enough of an unsigned big integer for radix conversions.
