@@ -89,23 +89,7 @@ fn key(k: &str) -> String {
 
 /// A double-quoted string with escapes, so a multi-line script stays on one line.
 fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::value::quote(s)
 }
 
 /// A body's attributes (aligned) and nested blocks, each line prefixed by `indent` spaces.

@@ -63,8 +63,8 @@ fn nested(out: &mut String, value: &Value, indent: usize) {
     }
 }
 
-/// A double-quoted string with Go-style escapes.
-fn quote(s: &str) -> String {
+/// A double-quoted string with Go-style escapes, as console output quotes nested strings.
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

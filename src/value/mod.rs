@@ -6,7 +6,7 @@ mod number;
 mod types;
 
 pub use convert::{convert, unify, ConvertError};
-pub use display::{from_json, to_console, to_json};
+pub use display::{from_json, quote, to_console, to_json};
 pub use number::{Number, NumberError};
 pub use types::Type;
 
