@@ -3,6 +3,7 @@
 
 use super::BodyValue;
 use crate::diagnostic::Diagnostic;
+use crate::functions::gotime;
 use crate::value::Value;
 use std::collections::BTreeMap;
 
@@ -72,24 +73,9 @@ fn expand_value(v: &mut Value, ctx: &LegacyContext) {
     }
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 UTC time such as `2026-11-24T12:00:00Z`.
+/// Seconds since the Unix epoch of an RFC 3339 time such as `2026-11-24T12:00:00Z`.
 pub fn unix_from_rfc3339(text: &str) -> Option<i64> {
-    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let mut t = time
-        .split(':')
-        .map(|p| p.split('.').next().and_then(|x| x.parse::<i64>().ok()));
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    // Days from civil date, after Howard Hinnant's algorithm.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    gotime::parse_rfc3339(text).ok().map(|t| t.instant().0)
 }
 
 /// Check the legacy templates in every string of an evaluated body.
@@ -313,92 +299,7 @@ fn uuid_v4() -> String {
 
 /// Format a UTC Unix time with a Go reference layout (`2006-01-02T15:04:05Z07:00`).
 pub fn go_time_format(unix: i64, layout: &str) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let weekday = (days + 4).rem_euclid(7) as usize; // 1970-01-01 was a Thursday.
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = [
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-    ];
-    let tokens: [(&str, String); 24] = [
-        ("January", MONTHS[(m - 1) as usize].to_string()),
-        ("Monday", DAYS[weekday].to_string()),
-        ("2006", format!("{y:04}")),
-        ("Z07:00", "Z".to_string()),
-        ("-07:00", "+00:00".to_string()),
-        ("Z0700", "Z".to_string()),
-        ("-0700", "+0000".to_string()),
-        ("Jan", MONTHS[(m - 1) as usize][..3].to_string()),
-        ("Mon", DAYS[weekday][..3].to_string()),
-        ("MST", "UTC".to_string()),
-        ("-07", "+00".to_string()),
-        ("01", format!("{m:02}")),
-        ("02", format!("{d:02}")),
-        ("_2", format!("{d:>2}")),
-        ("06", format!("{:02}", y % 100)),
-        ("15", format!("{hh:02}")),
-        (
-            "03",
-            format!("{:02}", if hh % 12 == 0 { 12 } else { hh % 12 }),
-        ),
-        ("04", format!("{mm:02}")),
-        ("05", format!("{ss:02}")),
-        ("PM", if hh >= 12 { "PM" } else { "AM" }.to_string()),
-        ("pm", if hh >= 12 { "pm" } else { "am" }.to_string()),
-        ("1", m.to_string()),
-        ("2", d.to_string()),
-        ("3", (if hh % 12 == 0 { 12 } else { hh % 12 }).to_string()),
-    ];
-    let mut out = String::new();
-    let mut rest = layout;
-    'outer: while !rest.is_empty() {
-        for (token, value) in &tokens {
-            if let Some(after) = rest.strip_prefix(token) {
-                out.push_str(value);
-                rest = after;
-                continue 'outer;
-            }
-        }
-        let c = rest.chars().next().expect("rest is not empty");
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    gotime::go_layout(&gotime::Time::from_unix(unix), layout)
 }
 
 #[cfg(test)]

@@ -82,6 +82,15 @@ fn days_in(month: u32, year: i64) -> u32 {
 }
 
 impl Time {
+    /// The UTC instant `secs` seconds after the Unix epoch.
+    pub(crate) fn from_unix(secs: i64) -> Time {
+        Time {
+            secs,
+            nanos: 0,
+            offset: 0,
+        }
+    }
+
     fn new(date: (i64, u32, u32), clock: (u32, u32, u32), nanos: u32, offset: i32) -> Time {
         let days = days_from_civil(date.0, date.1, date.2);
         let secs =

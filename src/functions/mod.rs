@@ -12,7 +12,7 @@ mod datetime;
 mod encoding;
 mod filesystem;
 mod format;
-mod gotime;
+pub(crate) mod gotime;
 mod ipnet;
 mod maps;
 mod numeric;
