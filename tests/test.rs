@@ -176,9 +176,7 @@ impl Test {
                 output.stdout
             );
         }
-        // Keep the directory alive for the caller's inspection by leaking the TempDir path
-        // into the output; it is removed when `self` drops at the end of this call, so copy
-        // anything needed before returning.
+        // The scratch directory is removed when `self` drops here; `output.dir` is only its name.
         output
     }
 
