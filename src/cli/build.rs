@@ -53,19 +53,9 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         only: args.only,
         except: args.except,
     };
-    let graph = match plan::compile(&loaded, &selection) {
-        Ok(graph) => graph,
-        Err(diags) => {
-            eprint!("{}", diagnostic::render_all(&diags, &sources, color));
-            return Ok(1);
-        }
+    let Some(graph) = template::compile(&loaded, &sources, &selection, color) else {
+        return Ok(1);
     };
-    if !graph.warnings().is_empty() {
-        eprint!(
-            "{}",
-            diagnostic::render_all(graph.warnings(), &sources, color)
-        );
-    }
     let dry = DryRunOptions {
         parallel_builds: args.parallel_builds,
     };

@@ -1,7 +1,6 @@
 //! `kiln graph`: print a template's execution graph as text, DOT, mermaid, JSON or SVG.
 
 use super::template::{self, TemplateArgs};
-use crate::diagnostic;
 use crate::plan::{self, render::Format, PlanOptions};
 use clap::Args;
 use std::ffi::OsString;
@@ -38,19 +37,9 @@ pub fn run(args: GraphArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         only: args.only,
         except: args.except,
     };
-    let graph = match plan::compile(&loaded, &selection) {
-        Ok(graph) => graph,
-        Err(diags) => {
-            eprint!("{}", diagnostic::render_all(&diags, &sources, color));
-            return Ok(1);
-        }
+    let Some(graph) = template::compile(&loaded, &sources, &selection, color) else {
+        return Ok(1);
     };
-    if !graph.warnings().is_empty() {
-        eprint!(
-            "{}",
-            diagnostic::render_all(graph.warnings(), &sources, color)
-        );
-    }
     match plan::render::render(&graph, args.format, &sources) {
         Ok(text) => {
             print!("{text}");

@@ -81,3 +81,27 @@ pub fn load(options: &LoadOptions, color: bool) -> (SourceMap, Option<Template>,
     };
     (sources, template, diags)
 }
+
+/// Compile a loaded template's graph, printing its diagnostics and warnings; `None` on errors.
+pub fn compile(
+    loaded: &Template,
+    sources: &SourceMap,
+    selection: &crate::plan::PlanOptions,
+    color: bool,
+) -> Option<crate::plan::BuildGraph> {
+    match crate::plan::compile(loaded, selection) {
+        Ok(graph) => {
+            if !graph.warnings().is_empty() {
+                eprint!(
+                    "{}",
+                    diagnostic::render_all(graph.warnings(), sources, color)
+                );
+            }
+            Some(graph)
+        }
+        Err(diags) => {
+            eprint!("{}", diagnostic::render_all(&diags, sources, color));
+            None
+        }
+    }
+}
