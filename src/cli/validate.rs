@@ -2,7 +2,7 @@
 
 use super::template::{self, TemplateArgs};
 use crate::diagnostic::{self, Diagnostic};
-use crate::source::{ReadError, SourceMap, Span};
+use crate::source::SourceMap;
 use crate::syntax;
 use clap::Args;
 use rayon::prelude::*;
@@ -35,15 +35,19 @@ pub fn run(args: ValidateArgs, argv: &[OsString], color: bool) -> anyhow::Result
     let options = template::options(args.paths[0].clone(), argv, false);
     let (sources, loaded, _) = template::load(&options, color);
     let Some(loaded) = loaded else { return Ok(1) };
-    let diags = loaded.check();
+    Ok(report(&loaded.check(), &sources, color))
+}
+
+/// Print the diagnostics; exit 1 on errors, else say the configuration is valid.
+fn report(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> i32 {
     if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+        eprint!("{}", diagnostic::render_all(diags, sources, color));
     }
-    if diagnostic::has_errors(&diags) {
-        return Ok(1);
+    if diagnostic::has_errors(diags) {
+        return 1;
     }
     println!("The configuration is valid.");
-    Ok(0)
+    0
 }
 
 fn syntax_only(paths: &[PathBuf], color: bool) -> anyhow::Result<i32> {
@@ -52,9 +56,9 @@ fn syntax_only(paths: &[PathBuf], color: bool) -> anyhow::Result<i32> {
     let mut diags = Vec::new();
     let mut loaded = Vec::new();
     for path in &files {
-        match sources.read(path) {
+        match crate::config::files::read(&mut sources, path) {
             Ok(id) => loaded.push(id),
-            Err((id, err)) => diags.push(read_diagnostic(id, err)),
+            Err(d) => diags.push(d),
         }
     }
     let parsed: Vec<Vec<Diagnostic>> = loaded
@@ -65,25 +69,7 @@ fn syntax_only(paths: &[PathBuf], color: bool) -> anyhow::Result<i32> {
         })
         .collect();
     diags.extend(parsed.into_iter().flatten());
-    if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
-    }
-    if diagnostic::has_errors(&diags) {
-        return Ok(1);
-    }
-    println!("The configuration is valid.");
-    Ok(0)
-}
-
-fn read_diagnostic(id: Option<crate::source::FileId>, err: ReadError) -> Diagnostic {
-    match (&err, id) {
-        (ReadError::Utf8 { offset, .. }, Some(id)) => Diagnostic::error(
-            Span::new(id, *offset, *offset + 1),
-            "the file is not valid UTF-8",
-        )
-        .with_hint("HCL files must be UTF-8 text"),
-        _ => Diagnostic::global(err.to_string()),
-    }
+    Ok(report(&diags, &sources, color))
 }
 
 /// Expand directories into their `*.pkr.hcl` and `*.pkrvars.hcl` files, sorted.

@@ -91,19 +91,23 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
     }
 }
 
+/// Read one file into the source map; a file that cannot be read, or is not UTF-8, is a
+/// diagnostic (pointing at the first bad byte for the latter).
+pub fn read(sources: &mut SourceMap, path: &Path) -> Result<FileId, Diagnostic> {
+    match sources.read(path) {
+        Ok(id) => Ok(id),
+        Err((Some(id), ReadError::Utf8 { offset, .. })) => Err(Diagnostic::error(
+            Span::new(id, offset, offset + 1),
+            "the file is not valid UTF-8",
+        )
+        .with_hint("HCL files must be UTF-8 text")),
+        Err((_, err)) => Err(Diagnostic::global(err.to_string())),
+    }
+}
+
 /// Read and parse one file (HCL or JSON syntax by extension); diagnostics on failure.
 pub fn parse(sources: &mut SourceMap, path: &Path) -> Result<ParsedFile, Vec<Diagnostic>> {
-    let id = match sources.read(path) {
-        Ok(id) => id,
-        Err((Some(id), ReadError::Utf8 { offset, .. })) => {
-            return Err(vec![Diagnostic::error(
-                Span::new(id, offset, offset + 1),
-                "the file is not valid UTF-8",
-            )
-            .with_hint("HCL files must be UTF-8 text")])
-        }
-        Err((_, err)) => return Err(vec![Diagnostic::global(err.to_string())]),
-    };
+    let id = read(sources, path).map_err(|d| vec![d])?;
     let text = sources.get(id).text();
     let is_json = path.extension().is_some_and(|e| e == "json");
     let body = if is_json {
