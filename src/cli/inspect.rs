@@ -30,11 +30,19 @@ pub fn run(args: InspectArgs, argv: &[OsString], color: bool) -> anyhow::Result<
 pub fn render(t: &Template) -> String {
     let mut out = String::from("Packer Inspect: HCL2 mode\n\n> input-variables:\n\n");
     for (name, var) in &t.variables {
-        let _ = writeln!(out, "var.{name}: {}", go_quote(&shown(&var.value)));
+        let _ = writeln!(
+            out,
+            "var.{name}: {}",
+            crate::value::quote(&shown(&var.value))
+        );
     }
     out.push_str("\n> local-variables:\n\n");
     for (name, local) in &t.locals {
-        let _ = writeln!(out, "local.{name}: {}", go_quote(&shown(&local.value)));
+        let _ = writeln!(
+            out,
+            "local.{name}: {}",
+            crate::value::quote(&shown(&local.value))
+        );
     }
     out.push_str("\n> builds:\n\n");
     for build in &t.builds {
@@ -74,25 +82,4 @@ fn shown(v: &Value) -> String {
         return "<sensitive>".into();
     }
     to_console(v)
-}
-
-/// Go's `strconv.Quote`.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -33,6 +33,26 @@ pub struct Variable {
     pub broken: bool,
 }
 
+impl Variable {
+    /// A declaration with no type, default or options yet: Packer's defaults.
+    fn untyped(name: String, span: Span) -> Variable {
+        Variable {
+            name,
+            span,
+            ty: Type::Dynamic,
+            typed: false,
+            default: None,
+            description: None,
+            sensitive: false,
+            nullable: true,
+            validations: Vec::new(),
+            value: Value::Null,
+            origin: Origin::Unset,
+            broken: false,
+        }
+    }
+}
+
 /// A `validation { condition, error_message }` block.
 #[derive(Clone, Debug)]
 pub struct Validation {
@@ -108,20 +128,7 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
     let before = diags.len();
     let name = schema::one_label(block, "variable", "name", diags)?;
     schema::check(&block.body, &VARIABLE_SCHEMA, diags);
-    let mut var = Variable {
-        name: name.clone(),
-        span: block.header_span(),
-        ty: Type::Dynamic,
-        typed: false,
-        default: None,
-        description: None,
-        sensitive: false,
-        nullable: true,
-        validations: Vec::new(),
-        value: Value::Null,
-        origin: Origin::Unset,
-        broken: false,
-    };
+    let mut var = Variable::untyped(name.clone(), block.header_span());
     if !valid_name(&name) {
         diags.push(
             Diagnostic::error(
@@ -162,10 +169,7 @@ fn declare_block(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> O
         }
     }
     if let Some(attr) = body.attribute("default") {
-        // `env()` is allowed here and nowhere else, as in Packer.
-        let mut default_ctx = ctx.clone();
-        default_ctx.functions.env_allowed = true;
-        match default_ctx.eval(&attr.expr) {
+        match eval_default(ctx, &attr.expr) {
             Ok(v) => match typed_value(v, &var) {
                 Ok(v) => var.default = Some(v),
                 Err(msg) => diags.push(
@@ -201,30 +205,17 @@ fn declare_legacy(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
     for item in &block.body.items {
         match item {
             Structure::Attribute(attr) => {
-                let mut default_ctx = ctx.clone();
-                default_ctx.functions.env_allowed = true;
-                let default = match default_ctx.eval(&attr.expr) {
+                let default = match eval_default(ctx, &attr.expr) {
                     Ok(v) => Some(v),
                     Err(d) => {
                         diags.push(d);
                         None
                     }
                 };
-                let broken = default.is_none();
-                out.push(Variable {
-                    name: attr.name.name.clone(),
-                    span: attr.name.span,
-                    ty: Type::Dynamic,
-                    typed: false,
-                    default,
-                    description: None,
-                    sensitive: false,
-                    nullable: true,
-                    validations: Vec::new(),
-                    value: Value::Null,
-                    origin: Origin::Unset,
-                    broken,
-                });
+                let mut var = Variable::untyped(attr.name.name.clone(), attr.name.span);
+                var.broken = default.is_none();
+                var.default = default;
+                out.push(var);
             }
             Structure::Block(b) => diags.push(
                 Diagnostic::error(
@@ -236,6 +227,13 @@ fn declare_legacy(block: &Block, ctx: &Context, diags: &mut Vec<Diagnostic>) -> 
         }
     }
     out
+}
+
+/// Evaluate a variable's default: `env()` is allowed here and nowhere else, as in Packer.
+fn eval_default(ctx: &Context, expr: &Expr) -> Result<Value, Diagnostic> {
+    let mut default_ctx = ctx.clone();
+    default_ctx.functions.env_allowed = true;
+    default_ctx.eval(expr)
 }
 
 fn valid_name(name: &str) -> bool {

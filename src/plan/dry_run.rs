@@ -5,7 +5,6 @@
 use super::compiler::UNKNOWN;
 use super::render::plural;
 use super::show::{self, SENSITIVE};
-use super::walker::{Outcome, Walker};
 use super::{BuildGraph, Node, NodeKind, Origin, SessionId};
 use crate::config::{blocks::STEP_META, evaluate, AttrValue, BodyValue, StepBlock, Template};
 use crate::diagnostic::Diagnostic;
@@ -42,18 +41,7 @@ pub fn dry_run(
         diags: Vec::new(),
         out: String::new(),
     };
-    let mut walker = Walker::new(graph);
-    let mut waves = Vec::new();
-    loop {
-        let wave = walker.take_ready();
-        if wave.is_empty() {
-            break;
-        }
-        for n in &wave {
-            walker.finish(*n, Outcome::Succeeded);
-        }
-        waves.push(wave);
-    }
+    let (waves, skipped) = super::walker::waves(graph);
     let limit = match options.parallel_builds {
         Some(n) if n > 0 => format!(", at most {} at once", plural(n, "source")),
         _ => String::new(),
@@ -76,11 +64,6 @@ pub fn dry_run(
             visitor.visit(*n);
         }
     }
-    let skipped: Vec<NodeIndex> = graph
-        .nodes()
-        .map(|(i, _)| i)
-        .filter(|i| walker.state(*i) == super::State::Skipped)
-        .collect();
     if !skipped.is_empty() {
         let _ = writeln!(visitor.out, "\n==> only if a provisioner fails");
         for n in skipped {

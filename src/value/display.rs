@@ -63,7 +63,8 @@ fn nested(out: &mut String, value: &Value, indent: usize) {
     }
 }
 
-/// A double-quoted string with Go-style escapes, as console output quotes nested strings.
+/// A double-quoted string as Go's `strconv.Quote` writes it: what `packer console` prints for
+/// nested strings and `packer inspect` for every value.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -71,9 +72,16 @@ pub fn quote(s: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
             c if c.is_control() => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
