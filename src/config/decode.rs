@@ -36,18 +36,16 @@ pub fn decode_as<T: DeserializeOwned>(body: &BodyValue, what: &str) -> Result<T,
         body,
         what: what.to_string(),
     });
-    let mut diagnostics = sink.0.into_inner();
+    let suggested = sink.suggested.into_inner();
+    let mut diagnostics = sink.diagnostics.into_inner();
     match result {
         Ok(value) if diagnostics.is_empty() => return Ok(value),
         Ok(_) => {}
         Err(error) => {
             // "missing `ami_name`" says nothing new after "unknown `ami_nme`, did you mean `ami_name`?".
-            let explained = error.missing.is_some_and(|field| {
-                let hint = format!("did you mean `{field}`?");
-                diagnostics
-                    .iter()
-                    .any(|d| d.hint.as_deref() == Some(hint.as_str()))
-            });
+            let explained = error
+                .missing
+                .is_some_and(|field| suggested.iter().any(|s| s == field));
             if !explained {
                 diagnostics.push(error.into_diagnostic(body.span));
             }
@@ -122,11 +120,15 @@ impl de::Error for DecodeError {
 
 /// Where recoverable problems are collected while serde keeps going.
 #[derive(Default)]
-struct Sink(RefCell<Vec<Diagnostic>>);
+struct Sink {
+    diagnostics: RefCell<Vec<Diagnostic>>,
+    /// Fields an unknown field was taken for a typo of ("did you mean `ami_name`?").
+    suggested: RefCell<Vec<String>>,
+}
 
 impl Sink {
     fn report(&self, diagnostic: Diagnostic) {
-        self.0.borrow_mut().push(diagnostic);
+        self.diagnostics.borrow_mut().push(diagnostic);
     }
 }
 
@@ -246,6 +248,9 @@ impl<'a> BodyDeserializer<'a> {
     }
 
     fn unknown(&self, name: &str, span: Span, fields: &[&str]) {
+        if let Some(close) = suggest(name, fields) {
+            self.sink.suggested.borrow_mut().push(close.to_string());
+        }
         self.sink.report(
             Diagnostic::error(span, format!("unknown field `{name}` in {}", self.what))
                 .with_hint(field_hint(name, fields, &self.what)),

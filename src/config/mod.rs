@@ -434,8 +434,3 @@ pub const BUILD_TIME_FIELDS: &[&str] = &[
     "ConnType",
     "WinRMPassword",
 ];
-
-/// A span for diagnostics about a whole template when nothing more precise exists.
-pub fn template_span(template: &Template) -> Option<Span> {
-    template.builds.first().map(|b| b.span)
-}

@@ -6,7 +6,7 @@ use super::schema::{self, Schema};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::eval::Context;
 use crate::source::{SourceMap, Span};
-use crate::syntax::{Block, Body, Expr, ExprKind, Structure};
+use crate::syntax::{Block, Body, Expr, Structure};
 use crate::value::{self, Map, Type, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -538,13 +538,5 @@ pub fn object(vars: &BTreeMap<String, Variable>) -> Value {
         vars.iter()
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect(),
-    )
-}
-
-/// True when `expr` is a plain literal (used by `inspect` to decide how to show defaults).
-pub fn is_literal(expr: &Expr) -> bool {
-    matches!(
-        expr.kind,
-        ExprKind::Null | ExprKind::Bool(_) | ExprKind::Number(_)
     )
 }

@@ -172,7 +172,7 @@ impl<'a> Lower<'a> {
                         .find(|p| matches!(p.as_rule(), Rule::attribute | Rule::block))
                         .expect("a top item holds an attribute or a block");
                     let end = self.base + item.as_span().end();
-                    items.push(self.structure(item, None));
+                    items.push(self.structure(item));
                     offset = end;
                 }
                 Err(err) => {
@@ -223,16 +223,13 @@ impl<'a> Lower<'a> {
     /// A body; `braces` holds the block's `{` and `}` spans when it is a block body.
     fn body(&mut self, pair: Pair<Rule>, braces: Option<(Span, Span)>) -> Body {
         let span = self.pair_span(&pair);
-        let items: Vec<Structure> = pair
-            .into_inner()
-            .map(|item| self.structure(item, braces))
-            .collect();
+        let items: Vec<Structure> = pair.into_inner().map(|item| self.structure(item)).collect();
         let body = Body { items, span };
         self.check_body_items(&body, braces);
         body
     }
 
-    fn structure(&mut self, pair: Pair<Rule>, _braces: Option<(Span, Span)>) -> Structure {
+    fn structure(&mut self, pair: Pair<Rule>) -> Structure {
         match pair.as_rule() {
             Rule::attribute => Structure::Attribute(self.attribute(pair)),
             Rule::block => Structure::Block(self.block(pair)),
