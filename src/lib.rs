@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod eval;
+pub mod exec;
 pub mod format;
 pub mod functions;
 pub mod plan;

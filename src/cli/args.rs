@@ -59,6 +59,19 @@ impl Color {
     }
 }
 
+impl Color {
+    /// Whether standard output (a build's output) should carry ANSI colors.
+    pub fn enabled_for_stdout(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
 /// Accepts Packer's `-color=false` as well as `auto|always|never`.
 pub fn parse_color(s: &str) -> Result<Color, String> {
     match s {

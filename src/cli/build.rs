@@ -1,12 +1,17 @@
-//! `kiln build`. For now only `-dry-run`: the plan walked as a build would walk it, each step
-//! printed with the values it would use.
+//! `kiln build`: compile the template's graph and run it (or, with `-dry-run`, walk it and
+//! print each step with the values it would use).
 
 use super::template::{self, TemplateArgs};
+use crate::config::Template;
 use crate::diagnostic;
-use crate::plan::{self, DryRunOptions, PlanOptions};
+use crate::exec::{self, OnError, Ui, UiOptions};
+use crate::plan::{self, BuildGraph, DryRunOptions, PlanOptions};
+use crate::source::SourceMap;
 use clap::Args;
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Options of `kiln build`.
 #[derive(Debug, Args)]
@@ -23,23 +28,45 @@ pub struct BuildArgs {
     /// Build at most this many sources at once (0: no limit).
     #[arg(long, value_name = "N")]
     pub parallel_builds: Option<usize>,
+    /// When a step fails: cleanup (default), abort, ask or run-cleanup-provisioner.
+    #[arg(long, value_name = "ACTION", default_value = "cleanup", value_parser = parse_on_error)]
+    pub on_error: OnError,
+    /// Prefix every output line with the time.
+    #[arg(long)]
+    pub timestamp_ui: bool,
+    /// Print Packer's machine-readable `timestamp,target,type,data...` lines.
+    #[arg(long)]
+    pub machine_readable: bool,
+    /// Write an NDJSON stream of step events to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Also write each build's output to its own file in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Accepted for Packer compatibility; kiln always runs every selected build.
+    #[arg(long, hide = true)]
+    pub force: bool,
     #[command(flatten)]
     pub template: TemplateArgs,
     /// Template file or directory.
     pub path: PathBuf,
 }
 
-/// Run `kiln build`.
-pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i32> {
-    if !args.dry_run {
-        eprintln!("error: running builds is not available yet in this version of kiln");
-        eprintln!(
-            "  = hint: `kiln build -dry-run {}` shows every step a build would run",
-            args.path.display()
-        );
-        return Ok(1);
+fn parse_on_error(s: &str) -> Result<OnError, String> {
+    match s {
+        "cleanup" => Ok(OnError::Cleanup),
+        "abort" => Ok(OnError::Abort),
+        "ask" => Ok(OnError::Ask),
+        "run-cleanup-provisioner" => Ok(OnError::RunCleanupProvisioner),
+        other => Err(format!(
+            "expected cleanup, abort, ask or run-cleanup-provisioner, not `{other}`"
+        )),
     }
-    let options = template::options(args.path, argv, false);
+}
+
+/// Run `kiln build`.
+pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> anyhow::Result<i32> {
+    let options = template::options(args.path.clone(), argv, false);
     let (sources, loaded, _) = template::load(&options, color);
     let Some(loaded) = loaded else { return Ok(1) };
     let checked = loaded.check();
@@ -50,12 +77,15 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         return Ok(1);
     }
     let selection = PlanOptions {
-        only: args.only,
-        except: args.except,
+        only: args.only.clone(),
+        except: args.except.clone(),
     };
     let Some(graph) = template::compile(&loaded, &sources, &selection, color) else {
         return Ok(1);
     };
+    if !args.dry_run {
+        return build(args, loaded, graph, sources, color, ui_color);
+    }
     let dry = DryRunOptions {
         parallel_builds: args.parallel_builds,
     };
@@ -65,4 +95,46 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool) -> anyhow::Result<i3
         eprint!("{}", diagnostic::render_all(&diags, &sources, color));
     }
     Ok(if diagnostic::has_errors(&diags) { 1 } else { 0 })
+}
+
+/// Run the graph for real.
+fn build(
+    args: BuildArgs,
+    loaded: Template,
+    graph: BuildGraph,
+    sources: SourceMap,
+    color: bool,
+    ui_color: bool,
+) -> anyhow::Result<i32> {
+    let refused = exec::preflight(&loaded, &graph);
+    if !refused.is_empty() {
+        eprint!("{}", diagnostic::render_all(&refused, &sources, color));
+        return Ok(1);
+    }
+    let targets: Vec<String> = graph.sessions().iter().map(|s| s.name.clone()).collect();
+    let secrets = loaded.secrets();
+    let ui_options = UiOptions {
+        color: ui_color && !args.machine_readable,
+        timestamps: args.timestamp_ui,
+        machine_readable: args.machine_readable,
+        progress: std::io::stdout().is_terminal(),
+        events: args.events.clone(),
+        log_dir: args.log_dir.clone(),
+    };
+    let ui = match Ui::new(ui_options, &targets, secrets) {
+        Ok(ui) => ui,
+        Err(e) => {
+            eprintln!("error: cannot open the events file or log directory: {e}");
+            return Ok(1);
+        }
+    };
+    let shared = Arc::new(exec::Shared::new(loaded, graph, sources, ui));
+    let options = exec::RunOptions {
+        limits: exec::Limits {
+            parallel_builds: args.parallel_builds.unwrap_or(0),
+            on_error: args.on_error,
+            ..exec::Limits::default()
+        },
+    };
+    Ok(exec::run(shared, &options))
 }

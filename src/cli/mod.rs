@@ -35,7 +35,7 @@ enum Command {
     Console(console::ConsoleArgs),
     /// Print a template's execution graph (text, dot, mermaid, json or svg).
     Graph(graph::GraphArgs),
-    /// Build the images (for now only -dry-run, which prints what a build would do).
+    /// Build the images (-dry-run prints what a build would do).
     Build(build::BuildArgs),
 }
 
@@ -57,7 +57,7 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(a, &argv, color),
         Command::Console(a) => console::run(a, &argv, color),
         Command::Graph(a) => graph::run(a, &argv, color),
-        Command::Build(a) => build::run(a, &argv, color),
+        Command::Build(a) => build::run(a, &argv, color, cli.color.enabled_for_stdout()),
     };
     match result {
         Ok(code) => code,

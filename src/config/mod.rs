@@ -10,6 +10,7 @@ pub mod files;
 mod json;
 pub mod legacy;
 pub mod locals;
+mod resolve;
 mod schema;
 pub mod variables;
 pub mod version;

@@ -6,7 +6,7 @@ use super::compiler::UNKNOWN;
 use super::render::plural;
 use super::show::{self, SENSITIVE};
 use super::{BuildGraph, Node, NodeKind, Origin, SessionId};
-use crate::config::{blocks::STEP_META, evaluate, AttrValue, BodyValue, StepBlock, Template};
+use crate::config::{evaluate, AttrValue, BodyValue, StepBlock, Template};
 use crate::diagnostic::Diagnostic;
 use crate::eval::Context;
 use crate::value::Value;
@@ -31,12 +31,6 @@ pub fn dry_run(
     let mut visitor = Printer {
         template,
         graph,
-        blocks: template
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.address(), i))
-            .collect(),
         sessions: HashMap::new(),
         diags: Vec::new(),
         out: String::new(),
@@ -77,8 +71,6 @@ pub fn dry_run(
 struct Printer<'a> {
     template: &'a Template,
     graph: &'a BuildGraph,
-    /// Each source block's index by address.
-    blocks: HashMap<String, usize>,
     /// Each session's context and evaluated source configuration, made when first needed.
     sessions: HashMap<SessionId, (Context, BodyValue)>,
     diags: Vec<Diagnostic>,
@@ -194,29 +186,14 @@ impl<'a> Printer<'a> {
             let s = self.graph.sessions().get(id)?;
             let build = self.template.builds.get(s.build)?;
             let use_ = build.sources.get(s.source_use)?;
-            let block = self
-                .template
-                .sources
-                .get(*self.blocks.get(&use_.reference)?)?;
             let ctx = self.template.source_context(build, use_);
-            let mut config = evaluate::body_except(
-                &use_.body(block),
-                block.span,
+            let config = self.template.source_config(
+                build,
+                use_,
                 &ctx,
-                &["name"],
+                &Default::default(),
                 &mut self.diags,
-            );
-            // Packer expands `{{timestamp}}` and friends in builder fields when it prepares them.
-            let legacy = crate::config::legacy::LegacyContext {
-                unix_time: crate::config::legacy::unix_from_rfc3339(&ctx.functions.timestamp)
-                    .unwrap_or(0),
-                build_name: build.name.clone().unwrap_or_default(),
-                build_type: block.kind.clone(),
-                template_dir: self.template.root.display().to_string(),
-                packer_version: crate::config::PACKER_VERSION.to_string(),
-                ..Default::default()
-            };
-            crate::config::legacy::expand_body(&mut config, &legacy);
+            )?;
             self.sessions.insert(id, (ctx, config));
         }
         self.sessions.get(&id)
@@ -227,39 +204,11 @@ impl<'a> Printer<'a> {
     fn step(&mut self, session: SessionId, step: &'a StepBlock) -> Option<BodyValue> {
         let (ctx, _) = self.session(session)?;
         let ctx = ctx.clone();
-        let mut config =
-            evaluate::body_except(&step.body, step.span, &ctx, STEP_META, &mut self.diags);
-        let Some(expr) = &step.override_expr else {
-            return Some(config);
-        };
-        let overrides = match ctx.eval(expr) {
-            Ok(v) => v,
-            Err(d) => {
-                self.diags.push(d);
-                return Some(config);
-            }
-        };
-        let graph: &'a BuildGraph = self.graph;
-        let s = graph.sessions().get(session)?;
-        let name = s
-            .source
-            .split_once('.')
-            .map_or(s.source.as_str(), |(_, n)| n);
-        let chosen = overrides
-            .as_map()
-            .and_then(|m| m.get(name).or_else(|| m.get(&s.source)));
-        if let Some(fields) = chosen.and_then(Value::as_map) {
-            for (k, v) in fields {
-                config.attrs.retain(|a| &a.name != k);
-                config.attrs.push(AttrValue {
-                    name: k.clone(),
-                    name_span: expr.span,
-                    value: v.clone(),
-                    value_span: expr.span,
-                });
-            }
-        }
-        Some(config)
+        let source = &self.graph.sessions().get(session)?.source;
+        Some(
+            self.template
+                .step_config(step, &ctx, source, None, &mut self.diags),
+        )
     }
 }
 

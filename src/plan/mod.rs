@@ -26,6 +26,7 @@ pub use graph::{
     RunPolicy, Session, SessionId, Stage,
 };
 pub use select::{Glob, Selection};
+pub use session::keeps_input;
 pub use show::SENSITIVE;
 pub use walker::{waves, Outcome, State, Walker};
 

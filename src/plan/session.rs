@@ -518,7 +518,7 @@ fn applies(step: &StepBlock, use_: &SourceUse) -> bool {
 /// Whether a post-processor keeps its input artifact: `keep_input_artifact` when set, else the
 /// plugin's default; manifest and hcp-packer-publish keep it whatever is set, as their Packer
 /// counterparts force it.
-fn keeps_input(step: &StepBlock) -> bool {
+pub fn keeps_input(step: &StepBlock) -> bool {
     match step.kind.as_str() {
         "manifest" | "hcp-packer-publish" => true,
         "checksum" | "shell-local" => step.keep_input_artifact.unwrap_or(true),

@@ -12,6 +12,8 @@ use std::collections::BTreeSet;
 pub enum Outcome {
     Succeeded,
     Failed,
+    /// Not run after all (a cleanup the user chose to skip, a step stopped before it began).
+    Skipped,
 }
 
 /// Where a step is in the walk.
@@ -76,14 +78,17 @@ impl<'g> Walker<'g> {
         ready
     }
 
-    /// Record how a running step ended; its successors may become ready or skipped.
-    pub fn finish(&mut self, node: NodeIndex, outcome: Outcome) {
+    /// Record how a running step ended; its successors may become ready or skipped. Returns
+    /// the steps skipped because of it.
+    pub fn finish(&mut self, node: NodeIndex, outcome: Outcome) -> Vec<NodeIndex> {
+        let mut skipped = Vec::new();
         if self.state.get(node.index()) != Some(&State::Running) {
-            return;
+            return skipped;
         }
         let state = match outcome {
             Outcome::Succeeded => State::Succeeded,
             Outcome::Failed => State::Failed,
+            Outcome::Skipped => State::Skipped,
         };
         let mut stack = vec![(node, state)];
         while let Some((n, state)) = stack.pop() {
@@ -106,10 +111,12 @@ impl<'g> Walker<'g> {
                     self.state[i] = State::Ready;
                     self.ready.insert(next);
                 } else {
+                    skipped.push(next);
                     stack.push((next, State::Skipped));
                 }
             }
         }
+        skipped
     }
 
     /// Where `node` is in the walk.

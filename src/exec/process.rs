@@ -1,0 +1,170 @@
+//! Running local commands: each in its own process group, its output streamed line by line,
+//! stopped as a group when its step is cancelled (SIGTERM, then SIGKILL after a grace period).
+//! Every live group is registered so a hard exit can kill what is still running.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+/// Process groups of commands still running.
+static LIVE: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+/// How long a cancelled command has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(3);
+
+/// How a command ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it.
+    Signal(i32),
+    /// Its step was cancelled and it was stopped.
+    Cancelled,
+}
+
+/// One command to run.
+pub struct Run<'a> {
+    pub program: &'a str,
+    pub args: &'a [String],
+    /// Extra environment variables.
+    pub env: &'a [(String, String)],
+}
+
+/// Which stream a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Run `run`, calling `line` for every line it writes to stdout or stderr, until it exits or
+/// `cancel` fires.
+pub async fn run(
+    run: Run<'_>,
+    cancel: &CancellationToken,
+    mut line: impl FnMut(&str, Stream),
+) -> std::io::Result<Exit> {
+    let mut command = Command::new(run.program);
+    command
+        .args(run.args)
+        .envs(run.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let pgid = child.id().map(|id| id as i32);
+    // Stops the group however this function ends, also when its future is dropped.
+    let _group = pgid.map(Group::new);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Stream)>();
+    if let Some(out) = child.stdout.take() {
+        forward(out, Stream::Stdout, tx.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        forward(err, Stream::Stderr, tx.clone());
+    }
+    drop(tx);
+    let mut output_open = true;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break Some(status?),
+            text = rx.recv(), if output_open => match text {
+                Some((text, stream)) => line(&text, stream),
+                None => output_open = false,
+            },
+            _ = cancel.cancelled() => break None,
+        }
+    };
+    let exit = match status {
+        Some(status) => {
+            // The command has exited; print what it wrote last. A background process it left
+            // holding the pipes open gets a moment, not forever.
+            let drained = tokio::time::timeout(GRACE, async {
+                while let Some((text, stream)) = rx.recv().await {
+                    line(&text, stream);
+                }
+            });
+            let _ = drained.await;
+            use std::os::unix::process::ExitStatusExt;
+            match (status.code(), status.signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(sig)) => Exit::Signal(sig),
+                (None, None) => Exit::Code(-1),
+            }
+        }
+        None => {
+            if let Some(g) = pgid {
+                signal_group(g, libc::SIGTERM);
+                if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+                    signal_group(g, libc::SIGKILL);
+                    let _ = child.wait().await;
+                }
+            }
+            Exit::Cancelled
+        }
+    };
+    Ok(exit)
+}
+
+/// A running process group, registered while it lives; whatever the command left running in
+/// its group goes with it when dropped.
+struct Group(i32);
+
+impl Group {
+    fn new(pgid: i32) -> Group {
+        live(|set| set.insert(pgid));
+        Group(pgid)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        signal_group(self.0, libc::SIGKILL);
+        live(|set| set.remove(&self.0));
+    }
+}
+
+fn forward(
+    reader: impl AsyncRead + Unpin + Send + 'static,
+    stream: Stream,
+    tx: tokio::sync::mpsc::UnboundedSender<(String, Stream)>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(l)) = lines.next_line().await {
+            if tx.send((l, stream)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn live<T>(f: impl FnOnce(&mut HashSet<i32>) -> T) -> T {
+    let mut guard = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    f(guard.get_or_insert_with(HashSet::new))
+}
+
+fn signal_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+/// Kill every command still running (a hard exit). Returns how many groups were killed.
+pub fn kill_all() -> usize {
+    live(|set| {
+        for g in set.iter() {
+            signal_group(*g, libc::SIGKILL);
+        }
+        let n = set.len();
+        set.clear();
+        n
+    })
+}

@@ -1,0 +1,247 @@
+//! `shell-local`, as provisioner and as post-processor: Packer's shell-local package. Inline
+//! commands go into a temporary script with the shebang; each script runs through
+//! `execute_command` (`/bin/sh -c '{{.Vars}} {{.Script}}'`) with Packer's variables
+//! (`PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE`, ...) in `{{.Vars}}`.
+
+use super::process::{self, Exit, Run, Stream};
+use super::step::{StepContext, StepError};
+use crate::config::legacy::{self, LegacyContext};
+use crate::plugins::shell_local_pp;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+/// The settings of Packer's shell-local package, shared by the provisioner and the
+/// post-processor.
+pub struct Settings {
+    pub command: String,
+    pub inline: Vec<String>,
+    pub script: String,
+    pub scripts: Vec<String>,
+    pub valid_exit_codes: Vec<i64>,
+    pub environment_vars: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub env_var_format: String,
+    pub execute_command: Vec<String>,
+    pub inline_shebang: String,
+    pub only_on: Vec<String>,
+    pub tempfile_extension: String,
+}
+
+impl From<crate::plugins::shell_local::Config> for Settings {
+    fn from(c: crate::plugins::shell_local::Config) -> Settings {
+        Settings {
+            command: c.command,
+            inline: c.inline,
+            script: c.script,
+            scripts: c.scripts,
+            valid_exit_codes: c.valid_exit_codes,
+            environment_vars: c.environment_vars,
+            env: c.env,
+            env_var_format: c.env_var_format,
+            execute_command: c.execute_command,
+            inline_shebang: c.inline_shebang,
+            only_on: c.only_on,
+            tempfile_extension: c.tempfile_extension,
+        }
+    }
+}
+
+impl From<shell_local_pp::Config> for Settings {
+    fn from(c: shell_local_pp::Config) -> Settings {
+        Settings {
+            command: c.command,
+            inline: c.inline,
+            script: c.script,
+            scripts: c.scripts,
+            valid_exit_codes: c.valid_exit_codes,
+            environment_vars: c.environment_vars,
+            env: c.env,
+            env_var_format: c.env_var_format,
+            execute_command: c.execute_command,
+            inline_shebang: c.inline_shebang,
+            only_on: c.only_on,
+            tempfile_extension: c.tempfile_extension,
+        }
+    }
+}
+
+/// A temporary script, removed when dropped (also when its step is cancelled).
+struct TempScript(PathBuf);
+
+impl Drop for TempScript {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Run the commands of `settings` for the step in `cx`.
+pub async fn run(cx: &StepContext<'_>, settings: Settings) -> Result<(), StepError> {
+    if !settings.only_on.is_empty() && !settings.only_on.iter().any(|os| os == current_os()) {
+        cx.say("Skipping shell-local due to runtime OS");
+        return Ok(());
+    }
+    let mut scripts: Vec<String> = settings.scripts.clone();
+    if !settings.script.is_empty() {
+        scripts.insert(0, settings.script.clone());
+    }
+    let mut inline = settings.inline.clone();
+    if !settings.command.is_empty() {
+        inline.push(settings.command.clone());
+    }
+    let legacy = cx.legacy();
+    let _temp = if inline.is_empty() {
+        None
+    } else {
+        let temp = inline_script(&settings, &inline, &legacy)?;
+        scripts.push(temp.0.display().to_string());
+        Some(temp)
+    };
+    let vars = flattened_vars(cx, &settings);
+    let valid: Vec<i64> = if settings.valid_exit_codes.is_empty() {
+        vec![0]
+    } else {
+        settings.valid_exit_codes.clone()
+    };
+    let execute = if settings.execute_command.is_empty() {
+        vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            "{{.Vars}} {{.Script}}".to_string(),
+        ]
+    } else {
+        settings.execute_command.clone()
+    };
+    for script in &scripts {
+        let mut values = legacy.clone();
+        values.build.insert("Vars".into(), vars.clone());
+        values.build.insert("Script".into(), script.clone());
+        values.build.insert("Command".into(), script.clone());
+        let argv: Vec<String> = execute
+            .iter()
+            .map(|part| legacy::expand(part, &values))
+            .collect::<Result<_, _>>()
+            .map_err(|e| StepError::new(format!("execute_command: {e}")))?;
+        let Some((program, args)) = argv.split_first() else {
+            return Err(StepError::new("execute_command is empty"));
+        };
+        cx.say(&format!("Running local shell script: {script}"));
+        cx.activity(&format!("running {script}"));
+        let env = [("PACKER_RUN_UUID".to_string(), cx.shared.run_uuid.clone())];
+        let exit = process::run(
+            Run {
+                program,
+                args,
+                env: &env,
+            },
+            cx.cancel,
+            |line, stream| match stream {
+                Stream::Stdout => cx.message(line),
+                Stream::Stderr => cx.error(line),
+            },
+        )
+        .await
+        .map_err(|e| {
+            StepError::new(format!(
+                "Error executing script: {script}: {e}\n\nPlease see output above for more information."
+            ))
+        })?;
+        match exit {
+            Exit::Cancelled => return Err(StepError::cancelled()),
+            Exit::Signal(sig) => {
+                return Err(StepError::new(format!(
+                    "Script {script} was ended by signal {sig}"
+                )))
+            }
+            Exit::Code(code) if !valid.contains(&(code as i64)) => {
+                let allowed: Vec<String> = valid.iter().map(i64::to_string).collect();
+                return Err(StepError::new(format!(
+                    "Script exited with non-zero exit status: {code}. Allowed exit codes are: [{}]",
+                    allowed.join(" ")
+                )));
+            }
+            Exit::Code(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Write the inline commands, each expanded as a legacy template, into an executable script.
+fn inline_script(
+    settings: &Settings,
+    inline: &[String],
+    legacy: &LegacyContext,
+) -> Result<TempScript, StepError> {
+    let name = format!(
+        "kiln-shell-{}{}",
+        uuid::Uuid::new_v4().simple(),
+        settings.tempfile_extension
+    );
+    let path = std::env::temp_dir().join(name);
+    let temp = TempScript(path.clone());
+    let shebang = if settings.inline_shebang.is_empty() {
+        "/bin/sh -e"
+    } else {
+        settings.inline_shebang.as_str()
+    };
+    let mut text = format!("#!{shebang}\n");
+    for command in inline {
+        let command = legacy::expand(command, legacy)
+            .map_err(|e| StepError::new(format!("inline command `{command}`: {e}")))?;
+        text.push_str(&command);
+        text.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o700)
+        .open(&path)
+        .map_err(|e| StepError::new(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| StepError::new(format!("cannot write {}: {e}", path.display())))?;
+    Ok(temp)
+}
+
+/// `{{.Vars}}`: Packer's variables, `environment_vars` and `env`, sorted by name, each in
+/// `env_var_format` (`NAME='value' `), single quotes in values escaped for the shell.
+fn flattened_vars(cx: &StepContext<'_>, settings: &Settings) -> String {
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    vars.insert("PACKER_BUILD_NAME".into(), cx.build_name());
+    vars.insert("PACKER_BUILDER_TYPE".into(), cx.builder_type());
+    for key in ["PackerHTTPAddr", "PackerHTTPIP", "PackerHTTPPort"] {
+        if let Some(v) = cx.generated(key).filter(|v| !v.starts_with("ERR_")) {
+            let name = match key {
+                "PackerHTTPAddr" => "PACKER_HTTP_ADDR",
+                "PackerHTTPIP" => "PACKER_HTTP_IP",
+                _ => "PACKER_HTTP_PORT",
+            };
+            vars.insert(name.into(), v);
+        }
+    }
+    let escape = |v: &str| v.replace('\'', "'\"'\"'");
+    for kv in &settings.environment_vars {
+        if let Some((k, v)) = kv.split_once('=') {
+            vars.insert(k.to_string(), escape(v));
+        }
+    }
+    for (k, v) in &settings.env {
+        vars.insert(k.clone(), escape(v));
+    }
+    let format = if settings.env_var_format.is_empty() {
+        "%s='%s' "
+    } else {
+        settings.env_var_format.as_str()
+    };
+    vars.iter()
+        .map(|(k, v)| format.replacen("%s", k, 1).replacen("%s", v, 1))
+        .collect()
+}
+
+/// The operating system's name as Go's `runtime.GOOS` spells it.
+fn current_os() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    }
+}

@@ -1,0 +1,362 @@
+//! What a build prints, following Packer: `==> null.a: message` lines in one colour per build,
+//! `    null.a: output` for command output, `-timestamp-ui`, `-machine-readable`; an NDJSON event
+//! stream for CI systems (`-events`); one log file per build (`-log-dir`); and on a terminal a
+//! status line saying what long-running steps are waiting on.
+//!
+//! Every line passes through [`Ui::redact`] first, so a sensitive value echoed by a command never
+//! reaches the screen, the events file or a log.
+
+use super::duration::{rfc3339, rfc3339_millis};
+use serde_json::{json, Map, Value as Json};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How output is shown.
+#[derive(Clone, Debug, Default)]
+pub struct UiOptions {
+    /// ANSI colours (`-color=false` turns them off).
+    pub color: bool,
+    /// Prefix every line with the time (`-timestamp-ui`).
+    pub timestamps: bool,
+    /// Packer's `timestamp,target,type,data...` lines instead of human output.
+    pub machine_readable: bool,
+    /// Draw a status line for steps running longer than a moment (a terminal only).
+    pub progress: bool,
+    /// Write an NDJSON event stream here (`-events`).
+    pub events: Option<PathBuf>,
+    /// Write each build's output to its own file in this directory (`-log-dir`).
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The kinds of line Packer's UI has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// `==> target: text`: what a step is doing.
+    Say,
+    /// `    target: text`: output of a command or detail.
+    Message,
+    /// `==> target: text`, in red: an error.
+    Error,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Say => "say",
+            Level::Message => "message",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Packer's build colours, in the order builds get them.
+const COLORS: [&str; 5] = ["32", "36", "35", "33", "34"];
+
+/// What `-log-dir` and the status line know about running steps.
+#[derive(Default)]
+struct Screen {
+    /// The status line currently drawn, if any.
+    status: Option<String>,
+}
+
+/// The build's output: screen, events file and per-build logs.
+pub struct Ui {
+    options: UiOptions,
+    /// Each build target's colour.
+    colors: HashMap<String, &'static str>,
+    screen: Mutex<Screen>,
+    events: Option<Mutex<BufWriter<File>>>,
+    logs: Mutex<HashMap<String, File>>,
+    /// Values never to show, longest first.
+    secrets: Vec<String>,
+    started: Instant,
+}
+
+impl Ui {
+    /// A UI for builds named `targets` (each gets a colour). Fails when the events file or the
+    /// log directory cannot be created.
+    pub fn new(
+        options: UiOptions,
+        targets: &[String],
+        mut secrets: Vec<String>,
+    ) -> std::io::Result<Ui> {
+        secrets.retain(|s| !s.is_empty());
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        let events = match &options.events {
+            Some(path) => Some(Mutex::new(BufWriter::new(File::create(path)?))),
+            None => None,
+        };
+        if let Some(dir) = &options.log_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        let colors = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), COLORS[i % COLORS.len()]))
+            .collect();
+        Ok(Ui {
+            options,
+            colors,
+            screen: Mutex::new(Screen::default()),
+            events,
+            logs: Mutex::new(HashMap::new()),
+            secrets,
+            started: Instant::now(),
+        })
+    }
+
+    /// Whether output carries colours (Packer then opens with one banner line per build).
+    pub fn colored(&self) -> bool {
+        self.options.color && !self.options.machine_readable
+    }
+
+    /// Whether output is Packer's machine-readable format.
+    pub fn machine_readable(&self) -> bool {
+        self.options.machine_readable
+    }
+
+    /// `text` with every secret replaced by `<sensitive>`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "<sensitive>");
+            }
+        }
+        out
+    }
+
+    /// A line from (or about) the build `target`, written to the screen, the build's log and
+    /// the events file (with `node`, the step it came from).
+    pub fn line(&self, target: &str, node: Option<&str>, level: Level, text: &str) {
+        let text = self.redact(text);
+        for line in text.lines() {
+            let prefix = match level {
+                Level::Message => "    ",
+                Level::Say | Level::Error => "==> ",
+            };
+            let human = if target.is_empty() {
+                format!("{prefix}{line}")
+            } else {
+                format!("{prefix}{target}: {line}")
+            };
+            if self.options.machine_readable {
+                self.machine("", "ui", &[level.name(), &human]);
+            } else {
+                let styled = match (self.options.color, level) {
+                    (false, _) => human.clone(),
+                    (true, Level::Error) => format!("\x1b[1;31m{human}\x1b[0m"),
+                    (true, level) => {
+                        let color = self.colors.get(target).copied().unwrap_or("0");
+                        let weight = if level == Level::Say { "1" } else { "0" };
+                        format!("\x1b[{weight};{color}m{human}\x1b[0m")
+                    }
+                };
+                self.print(&styled);
+            }
+            self.log(target, &human);
+            let mut event = Map::new();
+            event.insert("build".into(), json!(target));
+            if let Some(node) = node {
+                event.insert("node".into(), json!(node));
+            }
+            event.insert("level".into(), json!(level.name()));
+            event.insert("message".into(), json!(line));
+            self.event("log", event);
+        }
+    }
+
+    /// Packer's opening line for a build: `null.a: output will be in this color.`
+    pub fn banner(&self, target: &str) {
+        if self.options.machine_readable {
+            return;
+        }
+        let text = format!("{target}: output will be in this color.");
+        match (self.options.color, self.colors.get(target)) {
+            (true, Some(color)) => self.print(&format!("\x1b[1;{color}m{text}\x1b[0m")),
+            _ => self.print(&text),
+        }
+    }
+
+    /// Text that belongs to no build's steps (the closing summary), in one machine-readable
+    /// record. With `style`, the build's colour (bold) or red (`Level::Error`).
+    pub fn plain(&self, text: &str) {
+        self.styled(text, None, Level::Say);
+    }
+
+    /// Summary text about failures (`ui,error` when machine-readable).
+    pub fn plain_error(&self, text: &str) {
+        self.styled(text, None, Level::Error);
+    }
+
+    /// A line about build `target` as a whole (`Build 'x' finished`), in its colour.
+    pub fn about(&self, target: &str, level: Level, text: &str) {
+        self.styled(text, Some(target), level);
+        let mut event = Map::new();
+        event.insert("build".into(), json!(target));
+        event.insert("level".into(), json!(level.name()));
+        event.insert("message".into(), json!(text));
+        self.event("log", event);
+    }
+
+    /// Lines about a build (`target`) carry its colour and `-timestamp-ui`'s time; the closing
+    /// summary has neither, as in Packer.
+    fn styled(&self, text: &str, target: Option<&str>, level: Level) {
+        let text = self.redact(text);
+        if self.options.machine_readable {
+            self.machine("", "ui", &[level.name(), &text]);
+            return;
+        }
+        let code = match (target, level) {
+            _ if !self.options.color => None,
+            (Some(_), Level::Error) => Some("1;31".to_string()),
+            (Some(target), _) => self.colors.get(target).map(|c| format!("1;{c}")),
+            (None, _) => None,
+        };
+        for line in text.split('\n') {
+            let line = match &code {
+                Some(code) if !line.is_empty() => format!("\x1b[{code}m{line}\x1b[0m"),
+                _ => line.to_string(),
+            };
+            if target.is_some() {
+                self.print(&line);
+            } else {
+                self.print_raw(&line);
+            }
+        }
+    }
+
+    /// A machine-readable line: `timestamp,target,type,data...`, commas in data escaped as
+    /// Packer escapes them. Only written in machine-readable mode.
+    pub fn machine(&self, target: &str, kind: &str, data: &[&str]) {
+        if !self.options.machine_readable {
+            return;
+        }
+        let unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut line = format!("{unix},{target},{kind}");
+        for d in data {
+            let d = self
+                .redact(d)
+                .replace(',', "%!(PACKER_COMMA)")
+                .replace('\r', "\\r")
+                .replace('\n', "\\n");
+            line.push(',');
+            line.push_str(&d);
+        }
+        self.print_raw(&line);
+    }
+
+    /// One NDJSON event: `{"time", "elapsed_ms", "event", ...fields}`.
+    pub fn event(&self, name: &str, fields: Map<String, Json>) {
+        let Some(events) = &self.events else { return };
+        let mut object = Map::new();
+        object.insert("time".into(), json!(rfc3339_millis(SystemTime::now())));
+        object.insert(
+            "elapsed_ms".into(),
+            json!(self.started.elapsed().as_secs_f64() * 1000.0),
+        );
+        object.insert("event".into(), json!(name));
+        for (k, v) in fields {
+            let v = match v {
+                Json::String(s) => Json::String(self.redact(&s)),
+                other => other,
+            };
+            object.insert(k, v);
+        }
+        let mut w = events.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = serde_json::to_writer(&mut *w, &Json::Object(object));
+        let _ = w.write_all(b"\n");
+        let _ = w.flush();
+    }
+
+    /// Redraw the status line (a terminal only): `None` clears it.
+    pub fn status(&self, text: Option<String>) {
+        if !self.options.progress || self.options.machine_readable {
+            return;
+        }
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        if screen.status.is_some() {
+            let _ = write!(out, "\r\x1b[2K");
+        }
+        if let Some(t) = &text {
+            let _ = write!(out, "{}", self.redact(t));
+        }
+        let _ = out.flush();
+        screen.status = text;
+    }
+
+    /// Print a line, keeping the status line below it.
+    fn print(&self, line: &str) {
+        let line = if self.options.timestamps {
+            format!("{}: {line}", rfc3339(SystemTime::now()))
+        } else {
+            line.to_string()
+        };
+        self.print_raw(&line);
+    }
+
+    fn print_raw(&self, line: &str) {
+        let screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        match &screen.status {
+            Some(status) => {
+                let _ = write!(out, "\r\x1b[2K{line}\n{status}");
+            }
+            None => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let _ = out.flush();
+    }
+
+    /// Append a line to the build's own log file.
+    fn log(&self, target: &str, line: &str) {
+        let Some(dir) = &self.options.log_dir else {
+            return;
+        };
+        if target.is_empty() {
+            return;
+        }
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        if !logs.contains_key(target) {
+            match File::create(log_path(dir, target)) {
+                Ok(f) => {
+                    logs.insert(target.to_string(), f);
+                }
+                Err(_) => return,
+            }
+        }
+        if let Some(f) = logs.get_mut(target) {
+            let _ = writeln!(f, "{}: {line}", rfc3339_millis(SystemTime::now()));
+        }
+    }
+
+    /// Time since the UI was made (the run's start).
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// The log file of build `target` in `dir`: its name with anything unusual made `_`.
+pub fn log_path(dir: &Path, target: &str) -> PathBuf {
+    let name: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{name}.log"))
+}
