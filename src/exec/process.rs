@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
@@ -12,6 +12,17 @@ use tokio_util::sync::CancellationToken;
 
 /// Process groups of commands still running.
 static LIVE: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
+/// Held shared while a command is spawned and exclusively while an executable file is being
+/// written: a child forked while another thread holds a script open for writing would keep
+/// that descriptor until it execs, and running the script then fails with "Text file busy".
+static SPAWN: RwLock<()> = RwLock::new(());
+
+/// Write an executable file with no command being spawned meanwhile (see [`SPAWN`]).
+pub fn write_executable<T>(write: impl FnOnce() -> T) -> T {
+    let _exclusive = SPAWN.write().unwrap_or_else(|e| e.into_inner());
+    write()
+}
 
 /// How long a cancelled command has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(3);
@@ -58,7 +69,10 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = command.spawn()?;
+    let mut child = {
+        let _shared = SPAWN.read().unwrap_or_else(|e| e.into_inner());
+        command.spawn()?
+    };
     let pgid = child.id().map(|id| id as i32);
     // Stops the group however this function ends, also when its future is dropped.
     let _group = pgid.map(Group::new);

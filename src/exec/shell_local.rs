@@ -192,14 +192,15 @@ fn inline_script(
         text.push_str(&command);
         text.push('\n');
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o700)
-        .open(&path)
-        .map_err(|e| StepError::new(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| StepError::new(format!("cannot write {}: {e}", path.display())))?;
+    super::process::write_executable(|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o700)
+            .open(&path)?;
+        file.write_all(text.as_bytes())
+    })
+    .map_err(|e| StepError::new(format!("cannot write {}: {e}", path.display())))?;
     Ok(temp)
 }
 
