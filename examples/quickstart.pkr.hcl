@@ -1,4 +1,9 @@
-# A template that needs nothing but kiln: local sources, variables, locals and functions.
+# A template that needs nothing but kiln: three local sources built in parallel, each producing
+# real files, with shell-local provisioners, checksums and a manifest.
+#
+#   kiln build examples/quickstart.pkr.hcl
+#
+# writes artifacts/ in the current directory.
 
 variable "greeting" {
   type        = string
@@ -26,16 +31,30 @@ source "file" "note" {
   target  = "artifacts/note.txt"
 }
 
+source "file" "menu" {
+  content = "${join("\n", values(local.labels))}\n"
+  target  = "artifacts/menu.txt"
+}
+
 source "null" "local" {
   communicator = "none"
 }
 
 build {
   name    = "quickstart"
-  sources = ["source.file.note", "source.null.local"]
+  sources = ["source.file.note", "source.file.menu", "source.null.local"]
 
   provisioner "shell-local" {
-    inline = ["echo building ${source.name} for ${join(", ", values(local.labels))}"]
+    inline = [
+      "echo building ${source.name} for ${join(", ", values(local.labels))}",
+      "sleep 1",
+      "echo '${source.name} built by run ${build.PackerRunUUID}' > artifacts/${source.name}.log",
+    ]
+  }
+
+  post-processor "checksum" {
+    checksum_types = ["sha256", "md5"]
+    output         = "artifacts/{{.BuildName}}.{{.ChecksumType}}"
   }
 
   post-processor "manifest" {

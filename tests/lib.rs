@@ -1,5 +1,6 @@
 //! kiln's integration tests: one binary, driving the real `kiln` executable and the public API.
 
+mod build;
 mod config;
 mod eval;
 mod fmt;

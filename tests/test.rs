@@ -182,9 +182,16 @@ impl Test {
 
     /// Run without checking the exit status or output.
     pub fn run_unchecked(&self) -> Output {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.run_unchecked_with(&args)
+    }
+
+    /// Run with `args` instead of the test's own, in the same scratch directory, without
+    /// checking anything; the directory stays for inspection while the test lives.
+    pub fn run_unchecked_with(&self, args: &[&str]) -> Output {
         let mut command = Command::new(kiln_bin());
         command
-            .args(&self.args)
+            .args(args)
             .current_dir(self.tempdir.path())
             .env("NO_COLOR", "1")
             .stdin(if self.stdin.is_some() {

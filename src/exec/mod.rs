@@ -235,7 +235,7 @@ impl Visitor for Builder {
             .remove(&n);
         let node = shared.graph.node(n);
         let mut fields = node_fields(shared, n);
-        fields.insert("elapsed_ms".into(), json!(elapsed.as_secs_f64() * 1000.0));
+        fields.insert("duration_ms".into(), json!(elapsed.as_secs_f64() * 1000.0));
         match result {
             Ok(()) => shared.ui.event("step_finish", fields),
             Err(e) => {
@@ -299,7 +299,7 @@ impl Visitor for Builder {
         }
         let mut fields = Map::new();
         fields.insert("build".into(), json!(name));
-        fields.insert("elapsed_ms".into(), json!(wall.as_secs_f64() * 1000.0));
+        fields.insert("duration_ms".into(), json!(wall.as_secs_f64() * 1000.0));
         fields.insert("succeeded".into(), json!(shared.session(s).error.is_none()));
         shared.ui.event("build_finish", fields);
     }
@@ -575,7 +575,7 @@ fn summary(shared: &Shared, finished: &Finished, wall: Duration) -> i32 {
         ui.plain("Cleanly cancelled builds after being interrupted.");
     }
     let mut fields = Map::new();
-    fields.insert("elapsed_ms".into(), json!(wall.as_secs_f64() * 1000.0));
+    fields.insert("duration_ms".into(), json!(wall.as_secs_f64() * 1000.0));
     fields.insert("failed".into(), json!(failed.len()));
     fields.insert("interrupted".into(), json!(finished.interrupted));
     ui.event("run_finish", fields);

@@ -125,7 +125,7 @@ pub async fn run<V: Visitor>(
         while let Some(n) = queue.pop_front() {
             let node = graph.node(n);
             let cleanup = node.kind.policy() != RunPolicy::AfterSuccess;
-            let skip_reason = match node.session {
+            let refusal = match node.session {
                 Some(s) if cleanup && aborted.contains(&s) => {
                     let keeps = limits.on_error == OnError::RunCleanupProvisioner
                         && node.kind == NodeKind::ErrorCleanup;
@@ -134,12 +134,12 @@ pub async fn run<V: Visitor>(
                 _ if interrupted && !cleanup => Some("the build was cancelled"),
                 _ => None,
             };
-            if let Some(reason) = skip_reason {
+            if let Some(reason) = refusal {
                 visitor.skipped(n, reason);
                 let skipped = walker.finish(n, Outcome::Skipped);
                 let ended = std::iter::once(n).chain(skipped.iter().copied());
                 for s in ended.clone().skip(1) {
-                    visitor.skipped(s, "a step before it did not succeed");
+                    visitor.skipped(s, skip_reason(graph, s));
                 }
                 end_nodes(graph, &*visitor, ended, &mut remaining, &mut active);
                 continue;
@@ -235,7 +235,7 @@ pub async fn run<V: Visitor>(
                 results[n.index()] = Some(result);
                 let skipped = walker.finish(n, outcome);
                 for s in &skipped {
-                    visitor.skipped(*s, "a step before it did not succeed");
+                    visitor.skipped(*s, skip_reason(graph, *s));
                 }
                 let ended = std::iter::once(n).chain(skipped);
                 end_nodes(graph, &*visitor, ended, &mut remaining, &mut active);
@@ -280,6 +280,14 @@ fn end_nodes<V: Visitor>(
                 visitor.session_ended(s);
             }
         }
+    }
+}
+
+/// Why the walk skipped a step.
+fn skip_reason(graph: &BuildGraph, n: NodeIndex) -> &'static str {
+    match graph.node(n).kind.policy() {
+        RunPolicy::OnFailure => "no step failed",
+        _ => "a step before it did not succeed",
     }
 }
 

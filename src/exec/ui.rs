@@ -254,13 +254,13 @@ impl Ui {
         self.print_raw(&line);
     }
 
-    /// One NDJSON event: `{"time", "elapsed_ms", "event", ...fields}`.
+    /// One NDJSON event: `{"time", "at_ms" (since the run started), "event", ...fields}`.
     pub fn event(&self, name: &str, fields: Map<String, Json>) {
         let Some(events) = &self.events else { return };
         let mut object = Map::new();
         object.insert("time".into(), json!(rfc3339_millis(SystemTime::now())));
         object.insert(
-            "elapsed_ms".into(),
+            "at_ms".into(),
             json!(self.started.elapsed().as_secs_f64() * 1000.0),
         );
         object.insert("event".into(), json!(name));

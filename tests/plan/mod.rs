@@ -586,15 +586,6 @@ fn listing(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn building_without_dry_run_is_not_available_yet() {
-    on_example("quickstart", &["build"])
-        .status(1)
-        .stderr_contains("running builds is not available yet")
-        .stderr_contains("-dry-run")
-        .run();
-}
-
-#[test]
 fn dot_output_renders_with_graphviz() {
     if std::process::Command::new("dot")
         .arg("-V")
