@@ -110,6 +110,12 @@ pub async fn run<V: Visitor>(
     let mut interrupted = false;
     let mut queue: VecDeque<NodeIndex> = VecDeque::new();
     let mut active: HashSet<SessionId> = HashSet::new();
+    // Ready steps of sessions waiting for a slot, and the sessions in the order they came.
+    let mut parked: HashMap<SessionId, Vec<NodeIndex>> = HashMap::new();
+    let mut parked_order: VecDeque<SessionId> = VecDeque::new();
+    let slots = |active: &HashSet<SessionId>| {
+        limits.parallel_builds == 0 || active.len() < limits.parallel_builds
+    };
     let mut aborted: HashSet<SessionId> = HashSet::new();
     let mut remaining: Vec<usize> = graph.sessions().iter().map(|s| s.nodes().len()).collect();
     let mut regions: HashMap<String, Arc<Semaphore>> = HashMap::new();
@@ -120,8 +126,17 @@ pub async fn run<V: Visitor>(
 
     loop {
         queue.extend(walker.take_ready());
-        // Start what may start; the rest keeps its place in the queue.
-        let mut waiting = VecDeque::new();
+        // Sessions that ended freed their slots: let waiting sessions in, first come first.
+        // After an interrupt every waiting step is let through to be turned away.
+        while slots(&active) || interrupted {
+            let Some(s) = parked_order.pop_front() else {
+                break;
+            };
+            if !interrupted {
+                active.insert(s);
+            }
+            queue.extend(parked.remove(&s).unwrap_or_default());
+        }
         while let Some(n) = queue.pop_front() {
             let node = graph.node(n);
             let cleanup = node.kind.policy() != RunPolicy::AfterSuccess;
@@ -145,12 +160,17 @@ pub async fn run<V: Visitor>(
                 continue;
             }
             if let Some(s) = node.session {
-                let full = limits.parallel_builds > 0 && active.len() >= limits.parallel_builds;
-                if !active.contains(&s) && full {
-                    waiting.push_back(n);
-                    continue;
+                if !active.contains(&s) {
+                    if !slots(&active) {
+                        let steps = parked.entry(s).or_default();
+                        if steps.is_empty() {
+                            parked_order.push_back(s);
+                        }
+                        steps.push(n);
+                        continue;
+                    }
+                    active.insert(s);
                 }
-                active.insert(s);
             }
             let region = node
                 .region
@@ -191,21 +211,26 @@ pub async fn run<V: Visitor>(
             });
             task_nodes.insert(handle.id(), n);
         }
-        queue = waiting;
 
         if tasks.is_empty() {
-            if queue.is_empty() {
+            let Some(s) = parked_order.pop_front() else {
                 break;
-            }
-            // Sessions wait for a free slot that nothing running will free: cannot happen
-            // while the limit is at least one, but never spin.
-            active.clear();
+            };
+            // Nothing runs yet sessions wait: active sessions hold slots while their next
+            // steps wait on something outside them. Let one more in rather than stall.
+            active.insert(s);
+            queue.extend(parked.remove(&s).unwrap_or_default());
             continue;
         }
 
         tokio::select! {
             joined = tasks.join_next_with_id() => {
-                let Some(joined) = joined else { continue };
+                // Take every step that has ended, not just the first.
+                let mut batch = vec![joined];
+                while let Some(more) = tasks.try_join_next_with_id() {
+                    batch.push(Some(more));
+                }
+                for joined in batch.into_iter().flatten() {
                 let (n, result, abort) = match joined {
                     Ok((id, r)) => {
                         task_nodes.remove(&id);
@@ -239,6 +264,7 @@ pub async fn run<V: Visitor>(
                 }
                 let ended = std::iter::once(n).chain(skipped);
                 end_nodes(graph, &*visitor, ended, &mut remaining, &mut active);
+                }
             }
             signal = interrupts.recv(), if interrupts_open => {
                 if signal.is_none() {
