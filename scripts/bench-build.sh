@@ -112,6 +112,24 @@ measure() {
     result="$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
 }
 
+# The machine's floor for the same work: N inline scripts started at once through /bin/sh -c the
+# way shell-local runs them (the sleeps plus every process start), with no build tool at all.
+floor() {
+    local dir="$work/floor" i start end
+    rm -rf "$dir"; mkdir -p "$dir/markers"
+    for i in $(seq 1 "$N"); do
+        printf '#!/bin/sh -e\nsleep 1\ntouch "%s/markers/%s"\n' "$dir" "$i" >"$dir/s$i"
+        chmod 700 "$dir/s$i"
+    done
+    start="$(date +%s.%N)"
+    for i in $(seq 1 "$N"); do
+        /bin/sh -c "PACKER_BUILDER_TYPE='null' PACKER_BUILD_NAME='s$i'  $dir/s$i" &
+    done
+    wait
+    end="$(date +%s.%N)"
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'
+}
+
 ratio() {
     awk -v k="$1" -v p="$2" 'BEGIN {
         if (k ~ /^[0-9.]+$/ && p ~ /^[0-9.]+$/ && p > 0) printf "%.2f", k / p; else print "n/a" }'
@@ -124,6 +142,8 @@ echo "  packer: $packer ($("$packer" version 2>/dev/null | head -n1 || echo '?')
 min_all=1
 min_ten="$(awk -v n="$N" 'BEGIN { printf "%d", (n + 9) / 10 }')"
 
+f0="$(floor)"
+echo "  shell floor: ${f0}s for $N scripts started at once" >&2
 measure kiln 0 "$min_all" "$kiln" build;         k0="$result"
 measure packer 0 "$min_all" "$packer" build;     p0="$result"
 measure kiln 10 "$min_ten" "$kiln" build;        k10="$result"
@@ -134,7 +154,7 @@ else
 fi
 
 echo
-echo "| case | kiln s | packer s | ratio |"
-echo "|---|---|---|---|"
-echo "| $N sources, -parallel-builds=0 | $k0 | $p0 | $(ratio "$k0" "$p0") |"
-echo "| $N sources, -parallel-builds=10 | $k10 | $p10 | $(ratio "$k10" "$p10") |"
+echo "| case | kiln s | packer s | ratio | shell floor s |"
+echo "|---|---|---|---|---|"
+echo "| $N sources, -parallel-builds=0 | $k0 | $p0 | $(ratio "$k0" "$p0") | $f0 |"
+echo "| $N sources, -parallel-builds=10 | $k10 | $p10 | $(ratio "$k10" "$p10") | |"
