@@ -831,3 +831,126 @@ fn a_terminal_shows_what_long_steps_wait_on() {
     .unwrap();
     assert!(status_line.is_match(&stdout), "{stdout:?}");
 }
+
+/// A visitor that records how many steps run at once, per region and per session.
+struct Counter {
+    graph: std::sync::Arc<kiln::plan::BuildGraph>,
+    state: std::sync::Mutex<CounterState>,
+}
+
+#[derive(Default)]
+struct CounterState {
+    regions: std::collections::HashMap<String, (usize, usize)>,
+    sessions: std::collections::HashSet<usize>,
+    most_sessions: usize,
+}
+
+impl kiln::exec::Visitor for Counter {
+    fn visit(
+        self: std::sync::Arc<Self>,
+        node: petgraph::graph::NodeIndex,
+        _cancel: tokio_util::sync::CancellationToken,
+    ) -> kiln::exec::StepFuture {
+        Box::pin(async move {
+            let n = self.graph.node(node);
+            let region = n
+                .region
+                .clone()
+                .filter(|_| n.kind == kiln::plan::NodeKind::Launch);
+            {
+                let mut s = self.state.lock().unwrap();
+                if let Some(r) = &region {
+                    let e = s.regions.entry(r.clone()).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(e.0);
+                }
+                if let Some(session) = n.session {
+                    s.sessions.insert(session);
+                    s.most_sessions = s.most_sessions.max(s.sessions.len());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            if let Some(r) = &region {
+                self.state.lock().unwrap().regions.get_mut(r).unwrap().0 -= 1;
+            }
+            Ok(())
+        })
+    }
+
+    fn session_ended(&self, session: usize) {
+        self.state.lock().unwrap().sessions.remove(&session);
+    }
+}
+
+fn run_counted(text: &str, limits: kiln::exec::Limits) -> CounterState {
+    let (_template, graph) = crate::plan::compile_text(text, &kiln::plan::PlanOptions::default());
+    let graph = std::sync::Arc::new(graph);
+    let counter = std::sync::Arc::new(Counter {
+        graph: graph.clone(),
+        state: Default::default(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let finished = runtime.block_on(async {
+        let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        kiln::exec::scheduler::run(&graph, counter.clone(), &limits, rx).await
+    });
+    assert!(finished.results.iter().all(|r| matches!(r, Some(Ok(())))));
+    std::sync::Arc::try_unwrap(counter)
+        .ok()
+        .expect("the run is over")
+        .state
+        .into_inner()
+        .unwrap()
+}
+
+fn fleet(regions: &[&str], per_region: usize) -> String {
+    let mut t = String::new();
+    let mut names = Vec::new();
+    for region in regions {
+        for i in 0..per_region {
+            let name = format!("{region}-{i}");
+            t.push_str(&format!(
+                "source \"amazon-ebs\" \"{name}\" {{\n  region = \"{region}\"\n  source_ami = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  ssh_username = \"ubuntu\"\n  ami_name = \"{name}\"\n}}\n"
+            ));
+            names.push(format!("\"source.amazon-ebs.{name}\""));
+        }
+    }
+    t.push_str(&format!(
+        "build {{\n  sources = [{}]\n}}\n",
+        names.join(", ")
+    ));
+    t
+}
+
+#[test]
+fn cloud_calls_are_bounded_per_region() {
+    let state = run_counted(
+        &fleet(&["us-east-1", "eu-west-1"], 5),
+        kiln::exec::Limits {
+            per_region: 2,
+            ..Default::default()
+        },
+    );
+    for region in ["us-east-1", "eu-west-1"] {
+        assert_eq!(
+            state.regions[region].1, 2,
+            "{region}: two launches at once, never more"
+        );
+    }
+}
+
+#[test]
+fn parallel_builds_bounds_running_sessions() {
+    let state = run_counted(
+        &fleet(&["us-east-1"], 8),
+        kiln::exec::Limits {
+            parallel_builds: 3,
+            ..Default::default()
+        },
+    );
+    assert_eq!(state.most_sessions, 3);
+}

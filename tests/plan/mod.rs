@@ -35,7 +35,7 @@ fn on_example(name: &str, args: &[&str]) -> Test {
 }
 
 /// Load and compile a template held in memory.
-fn compile_text(text: &str, options: &PlanOptions) -> (Template, BuildGraph) {
+pub(crate) fn compile_text(text: &str, options: &PlanOptions) -> (Template, BuildGraph) {
     let dir = tempfile::tempdir().expect("scratch");
     std::fs::write(dir.path().join("t.pkr.hcl"), text).expect("template");
     let (template, diags) = load(dir.path());
