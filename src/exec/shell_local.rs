@@ -6,66 +6,11 @@
 use super::process::{self, Exit, Run, Stream};
 use super::step::{StepContext, StepError};
 use crate::config::legacy::{self, LegacyContext};
-use crate::plugins::shell_local_pp;
+use crate::plugins::shell_local::Config as Settings;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-
-/// The settings of Packer's shell-local package, shared by the provisioner and the
-/// post-processor.
-pub struct Settings {
-    pub command: String,
-    pub inline: Vec<String>,
-    pub script: String,
-    pub scripts: Vec<String>,
-    pub valid_exit_codes: Vec<i64>,
-    pub environment_vars: Vec<String>,
-    pub env: BTreeMap<String, String>,
-    pub env_var_format: String,
-    pub execute_command: Vec<String>,
-    pub inline_shebang: String,
-    pub only_on: Vec<String>,
-    pub tempfile_extension: String,
-}
-
-impl From<crate::plugins::shell_local::Config> for Settings {
-    fn from(c: crate::plugins::shell_local::Config) -> Settings {
-        Settings {
-            command: c.command,
-            inline: c.inline,
-            script: c.script,
-            scripts: c.scripts,
-            valid_exit_codes: c.valid_exit_codes,
-            environment_vars: c.environment_vars,
-            env: c.env,
-            env_var_format: c.env_var_format,
-            execute_command: c.execute_command,
-            inline_shebang: c.inline_shebang,
-            only_on: c.only_on,
-            tempfile_extension: c.tempfile_extension,
-        }
-    }
-}
-
-impl From<shell_local_pp::Config> for Settings {
-    fn from(c: shell_local_pp::Config) -> Settings {
-        Settings {
-            command: c.command,
-            inline: c.inline,
-            script: c.script,
-            scripts: c.scripts,
-            valid_exit_codes: c.valid_exit_codes,
-            environment_vars: c.environment_vars,
-            env: c.env,
-            env_var_format: c.env_var_format,
-            execute_command: c.execute_command,
-            inline_shebang: c.inline_shebang,
-            only_on: c.only_on,
-            tempfile_extension: c.tempfile_extension,
-        }
-    }
-}
 
 /// A temporary script, removed when dropped (also when its step is cancelled).
 struct TempScript(PathBuf);

@@ -76,7 +76,7 @@ const OPERATING_SYSTEMS: &[&str] = &[
 
 /// The checks of Packer's `shell-local` package: exactly one of `command`, `inline`, `script`
 /// and `scripts`; known operating systems; well-formed variables.
-pub(crate) fn validate_shell_local(c: &mut Checker) {
+fn validate_shell_local(c: &mut Checker) {
     let given: Vec<&str> = ["command", "inline", "script", "scripts"]
         .into_iter()
         .filter(|f| c.is_set(f))
