@@ -111,6 +111,9 @@ fn build(
         eprint!("{}", diagnostic::render_all(&refused, &sources, color));
         return Ok(1);
     }
+    if args.on_error == OnError::Ask && !std::io::stdin().is_terminal() {
+        eprintln!("warning: -on-error=ask needs a terminal to ask on; a failed step is cleaned up instead");
+    }
     let targets: Vec<String> = graph.sessions().iter().map(|s| s.name.clone()).collect();
     let secrets = loaded.secrets();
     let ui_options = UiOptions {
