@@ -5,5 +5,6 @@ mod config;
 mod eval;
 mod fmt;
 mod plan;
+mod ssh;
 mod syntax;
 mod test;

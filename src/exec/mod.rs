@@ -6,8 +6,10 @@ mod checksum;
 pub mod duration;
 mod manifest;
 pub mod process;
+mod remote;
 pub mod scheduler;
 mod shell_local;
+mod ssh;
 mod step;
 pub mod ui;
 
@@ -46,6 +48,8 @@ pub struct SessionState {
     pub wall: Option<Duration>,
     /// The first error, or that the build was cancelled.
     pub error: Option<StepError>,
+    /// The connection to the machine (`communicator = "ssh"`), once launched.
+    pub ssh: Option<Arc<ssh::Session>>,
 }
 
 /// Everything the steps of a run share.
@@ -278,6 +282,13 @@ impl Visitor for Builder {
     fn session_ended(&self, s: SessionId) {
         let shared = &self.shared;
         let name = shared.graph.sessions()[s].name.clone();
+        // Failed, interrupted or done, the session is over: hang up. Dropping the last handle
+        // also closes the connection should the runtime be gone.
+        if let Some(connection) = shared.session(s).ssh.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { connection.close().await });
+            }
+        }
         let (wall, error) = {
             let mut state = shared.session(s);
             let wall = state.started.map(|t| t.elapsed()).unwrap_or_default();
@@ -390,6 +401,7 @@ fn node_fields(shared: &Shared, n: NodeIndex) -> Map<String, serde_json::Value> 
 pub fn preflight(template: &Template, graph: &BuildGraph) -> Vec<Diagnostic> {
     let hint = "`kiln build -dry-run` shows what the build would do";
     let mut diags = Vec::new();
+    let mut needs_communicator: Vec<Diagnostic> = Vec::new();
     let mut refused = std::collections::HashSet::new();
     let mut refuse = |node: &Node, what: String| {
         if refused.insert(what.clone()) {
@@ -407,31 +419,43 @@ pub fn preflight(template: &Template, graph: &BuildGraph) -> Vec<Diagnostic> {
                 "file" => {}
                 "null" => {
                     if let Some(s) = node.session {
-                        let info = &graph.sessions()[s];
-                        let build = &template.builds[info.build];
-                        let use_ = &build.sources[info.source_use];
-                        let ctx = template.source_context(build, use_);
-                        let mut d = Vec::new();
-                        let comm = template
-                            .source_config(build, use_, &ctx, &BTreeMap::new(), &mut d)
-                            .and_then(|c| c.attr("communicator").map(|a| a.value.clone()));
-                        if comm != Some(Value::string("none")) {
-                            refuse(node, "kiln runs the null builder only with `communicator = \"none\"` so far".into());
+                        if !matches!(
+                            communicator(template, graph, s).as_deref(),
+                            Some("ssh" | "none")
+                        ) {
+                            refuse(node, "kiln runs the null builder only with `communicator = \"ssh\"` or `\"none\"` so far".into());
                         }
                     }
                 }
                 other => refuse(node, format!("kiln cannot run the {other} builder yet")),
             },
-            NodeKind::Provisioner | NodeKind::ErrorCleanup => {
-                if !matches!(plugin, "shell-local" | "breakpoint") {
-                    refuse(
-                        node,
-                        format!(
-                            "kiln cannot run the {plugin} provisioner yet: it needs a communicator"
-                        ),
-                    );
+            NodeKind::Provisioner | NodeKind::ErrorCleanup => match plugin {
+                "shell-local" | "breakpoint" => {}
+                "shell" | "file" => {
+                    let comm = node.session.and_then(|s| communicator(template, graph, s));
+                    let builder = node.session.map(|s| graph.sessions()[s].builder.as_str());
+                    if builder != Some("null") || comm.as_deref() != Some("ssh") {
+                        let why = match comm.as_deref() {
+                            Some("none") => "the build's communicator is `none`".to_string(),
+                            _ => "kiln connects over SSH only from the null builder so far"
+                                .to_string(),
+                        };
+                        needs_communicator.push(
+                            Diagnostic::error(
+                                node.span,
+                                format!("kiln cannot run the {plugin} provisioner yet: it needs a communicator, and {why}"),
+                            )
+                            .with_hint("connect with `communicator = \"ssh\"` (`ssh_host`, `ssh_username` and a password or key), or run the commands locally with `shell-local`; `kiln build -dry-run` shows what the build would do"),
+                        );
+                    }
                 }
-            }
+                _ => refuse(
+                    node,
+                    format!(
+                        "kiln cannot run the {plugin} provisioner yet: it needs a communicator"
+                    ),
+                ),
+            },
             NodeKind::PostProcessor => {
                 if !matches!(plugin, "manifest" | "checksum" | "shell-local") {
                     refuse(
@@ -446,7 +470,28 @@ pub fn preflight(template: &Template, graph: &BuildGraph) -> Vec<Diagnostic> {
             NodeKind::Capture | NodeKind::Copy | NodeKind::Discard | NodeKind::Cleanup => {}
         }
     }
+    // One diagnostic per provisioner block, however many builds use it.
+    let mut seen = std::collections::HashSet::new();
+    needs_communicator.retain(|d| seen.insert((d.span, d.message.clone())));
+    diags.extend(needs_communicator);
     diags
+}
+
+/// The communicator session `s` connects with (`ssh` unless the source says otherwise), None
+/// when its configuration cannot be evaluated before the run.
+fn communicator(template: &Template, graph: &BuildGraph, s: SessionId) -> Option<String> {
+    let info = &graph.sessions()[s];
+    let build = &template.builds[info.build];
+    let use_ = &build.sources[info.source_use];
+    let ctx = template.source_context(build, use_);
+    let mut d = Vec::new();
+    let config = template.source_config(build, use_, &ctx, &BTreeMap::new(), &mut d)?;
+    match config.attr("communicator").map(|a| &a.value) {
+        None => Some("ssh".into()),
+        Some(Value::String(s)) if s.is_empty() => Some("ssh".into()),
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => None,
+    }
 }
 
 /// Options of a run.

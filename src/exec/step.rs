@@ -177,6 +177,50 @@ async fn launch(cx: &StepContext<'_>) -> Result<(), StepError> {
         );
     }
     let artifact = match decoded {
+        PluginConfig::Null(c) if c.communicator != "none" => {
+            let target = ssh_target(cx, &c)?;
+            if !c.pause_before_connecting.is_empty() {
+                let pause = parse_go(&c.pause_before_connecting)
+                    .map_err(|e| StepError::new(format!("pause_before_connecting: {e}")))?;
+                cx.say(&format!(
+                    "Pausing {} before connecting...",
+                    super::duration::human(pause)
+                ));
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = cx.cancel.cancelled() => return Err(StepError::cancelled()),
+                }
+            }
+            cx.say(&format!(
+                "Using SSH communicator to connect: {}",
+                target.host
+            ));
+            cx.say("Waiting for SSH to become available...");
+            cx.activity(&format!("waiting for SSH on {}", target.address()));
+            let connection =
+                super::ssh::connect(&target, cx.cancel)
+                    .await
+                    .map_err(|e| match e {
+                        super::ssh::Error::Cancelled => StepError::cancelled(),
+                        e => StepError::new(e.to_string()),
+                    })?;
+            cx.say("Connected to SSH!");
+            generated.insert("ID".into(), "Null".into());
+            generated.insert("ConnType".into(), "ssh".into());
+            generated.insert("Host".into(), target.host.clone());
+            generated.insert("Port".into(), target.port.to_string());
+            generated.insert("User".into(), target.user.clone());
+            generated.insert("Password".into(), c.ssh_password.clone());
+            let key = match &target.auth {
+                super::ssh::Auth::Key { text, .. } => text.clone(),
+                _ => String::new(),
+            };
+            generated.insert("SSHPrivateKey".into(), key);
+            generated.insert("SSHPublicKey".into(), String::new());
+            generated.insert("WinRMPassword".into(), c.winrm_password.clone());
+            cx.shared.session(session).ssh = Some(std::sync::Arc::new(connection));
+            Artifact::null()
+        }
         // Without a communicator there is no host to tell; Packer shows `<unknown>`.
         PluginConfig::Null(_) => {
             generated.insert("ID".into(), "Null".into());
@@ -210,6 +254,82 @@ async fn launch(cx: &StepContext<'_>) -> Result<(), StepError> {
     state.generated = generated;
     state.builder_artifact = Some(artifact);
     Ok(())
+}
+
+/// Where and how the null builder connects, its credentials registered as secrets first so
+/// no later line can show them.
+fn ssh_target(
+    cx: &StepContext<'_>,
+    c: &plugins::null::Config,
+) -> Result<super::ssh::Target, StepError> {
+    use super::ssh::Auth;
+    let ui = &cx.shared.ui;
+    ui.add_secret(&c.ssh_password);
+    let auth = if c.ssh_agent_auth {
+        Auth::Agent
+    } else if !c.ssh_private_key_file.is_empty() {
+        let file = &c.ssh_private_key_file;
+        let path = match file.strip_prefix("~/") {
+            Some(rest) => std::env::var("HOME")
+                .map(|home| std::path::Path::new(&home).join(rest))
+                .unwrap_or_else(|_| file.into()),
+            None => file.into(),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            StepError::new(format!("cannot read the ssh_private_key_file {file}: {e}"))
+        })?;
+        ui.add_secret(text.trim());
+        // Output arrives line by line: each line of the key is a secret of its own.
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        {
+            ui.add_secret(line.trim());
+        }
+        Auth::Key {
+            file: file.clone(),
+            text,
+        }
+    } else {
+        Auth::Password(c.ssh_password.clone())
+    };
+    let timeout_text = [&c.ssh_timeout, &c.ssh_wait_timeout]
+        .into_iter()
+        .find(|t| !t.is_empty());
+    let timeout = match timeout_text {
+        Some(t) => parse_go(t).map_err(|e| StepError::new(format!("ssh_timeout: {e}")))?,
+        None => std::time::Duration::ZERO,
+    };
+    // Packer's default, also for an explicit zero.
+    let timeout = if timeout.is_zero() {
+        std::time::Duration::from_secs(300)
+    } else {
+        timeout
+    };
+    let keep_alive = match c.ssh_keep_alive_interval.as_str() {
+        "" => Some(std::time::Duration::from_secs(5)),
+        t if t.starts_with('-') => None,
+        t => match parse_go(t)
+            .map_err(|e| StepError::new(format!("ssh_keep_alive_interval: {e}")))?
+        {
+            d if d.is_zero() => None,
+            d => Some(d),
+        },
+    };
+    Ok(super::ssh::Target {
+        host: c.ssh_host.clone(),
+        port: if c.ssh_port == 0 { 22 } else { c.ssh_port },
+        user: c.ssh_username.clone(),
+        auth,
+        timeout,
+        handshake_attempts: if c.ssh_handshake_attempts == 0 {
+            10
+        } else {
+            c.ssh_handshake_attempts
+        },
+        pty: c.ssh_pty,
+        keep_alive,
+    })
 }
 
 /// Generated data a build without a connection does not have.
@@ -315,8 +435,10 @@ async fn provision(cx: &StepContext<'_>) -> Result<(), StepError> {
 async fn provision_once(cx: &StepContext<'_>, step: &StepBlock) -> Result<(), StepError> {
     let config = cx.shared.step_config(cx.node, step)?;
     match decode(cx, PluginKind::Provisioner, &step.kind, &config)? {
-        PluginConfig::ShellLocal(c) => super::shell_local::run(cx, (*c).into()).await,
+        PluginConfig::ShellLocal(c) => super::shell_local::run(cx, *c).await,
         PluginConfig::Breakpoint(c) => breakpoint(cx, c).await,
+        PluginConfig::Shell(c) => super::remote::shell(cx, *c).await,
+        PluginConfig::FileProvisioner(c) => super::remote::file(cx, c).await,
         _ => Err(StepError::new(format!(
             "kiln cannot run the {} provisioner yet",
             step.kind
@@ -395,7 +517,7 @@ async fn post_process(cx: &StepContext<'_>) -> Result<(), StepError> {
         }
         PluginConfig::ShellLocalPostProcessor(c) => {
             announce(cx, step);
-            super::shell_local::run(cx, (*c).into()).await?;
+            super::shell_local::run(cx, *c).await?;
             input.clone()
         }
         _ => {

@@ -71,8 +71,8 @@ pub struct Ui {
     screen: Mutex<Screen>,
     events: Option<Mutex<BufWriter<File>>>,
     logs: Mutex<HashMap<String, File>>,
-    /// Values never to show, longest first.
-    secrets: Vec<String>,
+    /// Values never to show, longest first; a build adds the credentials it connects with.
+    secrets: std::sync::RwLock<Vec<String>>,
     started: Instant,
 }
 
@@ -105,7 +105,7 @@ impl Ui {
             screen: Mutex::new(Screen::default()),
             events,
             logs: Mutex::new(HashMap::new()),
-            secrets,
+            secrets: std::sync::RwLock::new(secrets),
             started: Instant::now(),
         })
     }
@@ -120,10 +120,23 @@ impl Ui {
         self.options.machine_readable
     }
 
+    /// Never show `secret` from now on (a password or key the template did not mark sensitive).
+    pub fn add_secret(&self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
     /// `text` with every secret replaced by `<sensitive>`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for s in &self.secrets {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        for s in secrets.iter() {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), "<sensitive>");
             }
