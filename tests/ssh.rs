@@ -250,11 +250,17 @@ fn shell_uploads_and_runs_a_script_file_at_remote_path() {
 #[test]
 fn a_failing_script_fails_the_build_with_packers_error() {
     let sshd = Sshd::start();
-    let provisioner = r#"  provisioner "shell" {
-    inline = ["echo about to fail", "exit 3"]
-  }
-"#;
-    let test = Test::new().write("t.pkr.hcl", template(&sshd, provisioner));
+    let test = Test::new();
+    // A failed script stays on the machine, as in Packer: keep it in the scratch directory.
+    let provisioner = format!(
+        r#"  provisioner "shell" {{
+    inline        = ["echo about to fail", "exit 3"]
+    remote_folder = "{}"
+  }}
+"#,
+        test.dir().display()
+    );
+    let test = test.write("t.pkr.hcl", template(&sshd, &provisioner));
     let out = build(&test, 1);
     assert!(
         out.stdout.contains("    null.a: about to fail\n"),
@@ -588,7 +594,8 @@ fn an_interrupt_stops_the_remote_command_and_the_cleanup_still_connects() {
     let dir = test.dir().to_path_buf();
     let provisioners = format!(
         r#"  provisioner "shell" {{
-    inline = ["echo $$ > {dir}/pid.tmp && mv {dir}/pid.tmp {dir}/pid", "exec sleep 60"]
+    inline        = ["echo $$ > {dir}/pid.tmp && mv {dir}/pid.tmp {dir}/pid", "exec sleep 60"]
+    remote_folder = "{dir}"
   }}
   error-cleanup-provisioner "shell" {{
     inline = ["touch {dir}/cleaned"]
@@ -679,10 +686,12 @@ fn expect_disconnect_lets_a_script_drop_the_connection_and_the_next_step_reconne
         out.stdout
     );
 
+    let test = Test::new();
     let unexpected = format!(
-        "  provisioner \"shell\" {{\n    inline = [\"{DROP_CONNECTION}\", \"sleep 5\"]\n  }}\n"
+        "  provisioner \"shell\" {{\n    inline = [\"{DROP_CONNECTION}\", \"sleep 5\"]\n    remote_folder = \"{}\"\n  }}\n",
+        test.dir().display()
     );
-    let test = Test::new().write("t.pkr.hcl", template(&sshd, &unexpected));
+    let test = test.write("t.pkr.hcl", template(&sshd, &unexpected));
     let out = build(&test, 1);
     assert!(
         out.stdout.contains("Script disconnected unexpectedly."),
