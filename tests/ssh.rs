@@ -699,3 +699,21 @@ fn expect_disconnect_lets_a_script_drop_the_connection_and_the_next_step_reconne
         out.stdout
     );
 }
+
+#[test]
+fn ssh_settings_kiln_cannot_honour_yet_are_refused() {
+    let sshd = Sshd::start();
+    let template = template(&sshd, "").replace(
+        "ssh_timeout",
+        "ssh_bastion_host = \"127.0.0.1\"\n  ssh_bastion_password = \"x\"\n  ssh_timeout",
+    );
+    let test = Test::new().write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(
+        out.stdout
+            .contains("kiln cannot use `ssh_bastion_host` with the SSH communicator yet"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("Waiting for SSH"), "{}", out.stdout);
+}

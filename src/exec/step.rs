@@ -263,6 +263,23 @@ fn ssh_target(
     c: &plugins::null::Config,
 ) -> Result<super::ssh::Target, StepError> {
     use super::ssh::Auth;
+    let unsupported = [
+        ("ssh_bastion_host", !c.ssh_bastion_host.is_empty()),
+        ("ssh_proxy_host", !c.ssh_proxy_host.is_empty()),
+        ("ssh_certificate_file", !c.ssh_certificate_file.is_empty()),
+        ("ssh_local_tunnels", !c.ssh_local_tunnels.is_empty()),
+        ("ssh_remote_tunnels", !c.ssh_remote_tunnels.is_empty()),
+        ("ssh_ciphers", !c.ssh_ciphers.is_empty()),
+        (
+            "ssh_key_exchange_algorithms",
+            !c.ssh_key_exchange_algorithms.is_empty(),
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(StepError::new(format!(
+            "kiln cannot use `{field}` with the SSH communicator yet; remove it to connect directly"
+        )));
+    }
     let ui = &cx.shared.ui;
     ui.add_secret(&c.ssh_password);
     let auth = if c.ssh_agent_auth {
