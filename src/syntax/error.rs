@@ -50,7 +50,8 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
         return Diagnostic::error(span, "unterminated string: missing the closing `\"`")
             .with_hint("a quoted string ends on the line it starts on; use a heredoc (<<EOT) for text over several lines, or \\n for a newline");
     }
-    let expression_start = has(&[Rule::expression, Rule::operation, Rule::postfix_term]);
+    // An operand after a binary operator is no rule of its own: its terms fail one by one.
+    let expression_start = positives.iter().any(|r| starts_expression(*r));
     if has(&[Rule::strip_close]) || (has(&[Rule::strip]) && !expression_start) {
         return Diagnostic::error(span, format!("expected `}}` to close the `${{` or `%{{` sequence, found {}", found.text))
             .with_hint("an interpolation is `${ expression }`; a directive is `%{ if cond }`, `%{ else }`, `%{ endif }`, `%{ for x in xs }` or `%{ endfor }`");
@@ -343,8 +344,6 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::EOI => "the end of the file",
         Rule::identifier | Rule::attr_index => "a name",
         Rule::expression
-        | Rule::operation
-        | Rule::postfix_term
         | Rule::number
         | Rule::boolean
         | Rule::null
@@ -381,6 +380,27 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::directive_endfor => "`endfor`",
         _ => return None,
     })
+}
+
+/// Whether pest tries `rule` where an expression or an operand starts.
+fn starts_expression(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::expression
+            | Rule::unary_op
+            | Rule::quoted_template
+            | Rule::boolean
+            | Rule::null
+            | Rule::function_call
+            | Rule::variable
+            | Rule::for_tuple
+            | Rule::tuple
+            | Rule::for_object
+            | Rule::object
+            | Rule::number
+            | Rule::heredoc
+            | Rule::parens
+    )
 }
 
 /// The innermost `{`, `[` or `(` left open at the end of `text`, skipping strings, comments and

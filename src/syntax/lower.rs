@@ -384,6 +384,11 @@ impl<'a> Lower<'a> {
     /// Lower an expression; `on_one_line` is true outside brackets, where HCL forbids newlines.
     pub(super) fn expr(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
         let span = self.pair_span(&pair);
+        self.nested(span, |lower| lower.expr_inner(pair, on_one_line, span))
+    }
+
+    /// Lower one level of expression nesting covering `span`, or report it as too deep.
+    fn nested(&mut self, span: Span, lower: impl FnOnce(&mut Self) -> Expr) -> Expr {
         if self.depth >= MAX_EXPRESSION_DEPTH {
             self.report_too_deep(span);
             return Expr {
@@ -392,7 +397,7 @@ impl<'a> Lower<'a> {
             };
         }
         self.depth += 1;
-        let expr = self.expr_inner(pair, on_one_line, span);
+        let expr = lower(self);
         self.depth -= 1;
         expr
     }
@@ -409,39 +414,7 @@ impl<'a> Lower<'a> {
 
     fn expr_inner(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
         match pair.as_rule() {
-            Rule::expression => {
-                let mut inner = pair.into_inner();
-                let operation = inner.next().expect("an expression holds an operation");
-                let op_span = self.pair_span(&operation);
-                let condition = self.expr(operation, on_one_line);
-                match inner.next() {
-                    None => condition,
-                    Some(tail) => {
-                        let tail_span = self.pair_span(&tail);
-                        let mut branches = tail.into_inner();
-                        let yes = branches.next().expect("a conditional has a true result");
-                        let no = branches.next().expect("a conditional has a false result");
-                        if on_one_line {
-                            let (ys, ns) = (self.pair_span(&yes), self.pair_span(&no));
-                            self.forbid_newline(op_span.end, tail_span.start);
-                            self.forbid_newline(tail_span.start, ys.start);
-                            self.forbid_newline(ys.end, ns.start);
-                        }
-                        let yes = self.expr(yes, on_one_line);
-                        let no = self.expr(no, on_one_line);
-                        Expr {
-                            kind: ExprKind::Conditional(
-                                Box::new(condition),
-                                Box::new(yes),
-                                Box::new(no),
-                            ),
-                            span,
-                        }
-                    }
-                }
-            }
-            Rule::operation => self.operation(pair, on_one_line),
-            Rule::postfix_term => self.postfix_term(pair, on_one_line),
+            Rule::expression => self.expression(pair, on_one_line, span),
             Rule::number => Expr {
                 kind: ExprKind::Number(pair.as_str().to_string()),
                 span,
@@ -500,11 +473,49 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn operation(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
-        let whole = self.pair_span(&pair);
-        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+    /// An expression's flat children: the operator chain, then perhaps a conditional tail.
+    fn expression(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
+        let mut chain: Vec<Pair<Rule>> = pair.into_inner().collect();
+        let tail = match chain.last() {
+            Some(last) if last.as_rule() == Rule::conditional_tail => chain.pop(),
+            _ => None,
+        };
+        let first = chain.first().expect("an expression has an operand");
+        let last = chain.last().expect("an expression has an operand");
+        let op_span = self.pair_span(first).to(self.pair_span(last));
+        // The chain and each operand count as a nesting level, as the evaluator's tree has them.
+        let condition = self.nested(op_span, |lower| {
+            lower.operation(chain, on_one_line, op_span)
+        });
+        let Some(tail) = tail else {
+            return condition;
+        };
+        let tail_span = self.pair_span(&tail);
+        let mut branches = tail.into_inner();
+        let yes = branches.next().expect("a conditional has a true result");
+        let no = branches.next().expect("a conditional has a false result");
+        if on_one_line {
+            let (ys, ns) = (self.pair_span(&yes), self.pair_span(&no));
+            self.forbid_newline(op_span.end, tail_span.start);
+            self.forbid_newline(tail_span.start, ys.start);
+            self.forbid_newline(ys.end, ns.start);
+        }
+        let yes = self.expr(yes, on_one_line);
+        let no = self.expr(no, on_one_line);
+        Expr {
+            kind: ExprKind::Conditional(Box::new(condition), Box::new(yes), Box::new(no)),
+            span,
+        }
+    }
+
+    /// Operands with their prefix operators and suffixes, and the binary operators between them.
+    fn operation(&mut self, chain: Vec<Pair<Rule>>, on_one_line: bool, whole: Span) -> Expr {
         // A chain of operators folds into a tree as deep as the chain is long.
-        if self.depth + children.len() / 2 > MAX_EXPRESSION_DEPTH {
+        let operators = chain
+            .iter()
+            .filter(|p| p.as_rule() == Rule::binary_op)
+            .count();
+        if self.depth + operators > MAX_EXPRESSION_DEPTH {
             self.report_too_deep(whole);
             return Expr {
                 kind: ExprKind::Null,
@@ -512,16 +523,16 @@ impl<'a> Lower<'a> {
             };
         }
         if on_one_line {
-            for w in children.windows(2) {
+            for w in chain.windows(2) {
                 let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
                 self.forbid_newline(a.end, b.start);
             }
         }
-        // Operands with their prefix operators applied, and the binary operators between them.
         let mut operands: Vec<Expr> = Vec::new();
         let mut operators: Vec<BinaryOp> = Vec::new();
         let mut prefix: Vec<(UnaryOp, Span)> = Vec::new();
-        for child in children {
+        let mut chain = chain.into_iter().peekable();
+        while let Some(child) = chain.next() {
             match child.as_rule() {
                 Rule::unary_op => {
                     let op = if child.as_str() == "-" {
@@ -533,7 +544,15 @@ impl<'a> Lower<'a> {
                 }
                 Rule::binary_op => operators.push(binary_op(child.as_str())),
                 _ => {
-                    let mut operand = self.expr(child, on_one_line);
+                    let mut steps = Vec::new();
+                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
+                        steps.push(step);
+                    }
+                    let term = self.pair_span(&child);
+                    let whole = steps.last().map_or(term, |s| term.to(self.pair_span(s)));
+                    let mut operand = self.nested(whole, |lower| {
+                        lower.postfix_term(child, steps, on_one_line, whole)
+                    });
                     while let Some((op, op_span)) = prefix.pop() {
                         let span = op_span.to(operand.span);
                         operand = Expr {
@@ -548,28 +567,25 @@ impl<'a> Lower<'a> {
         fold_binary(operands, operators)
     }
 
-    fn postfix_term(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
-        let whole = self.pair_span(&pair);
-        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
-        if self.depth + children.len() > MAX_EXPRESSION_DEPTH {
+    /// A term with its index, attribute and splat suffixes.
+    fn postfix_term(
+        &mut self,
+        term: Pair<Rule>,
+        steps: Vec<Pair<Rule>>,
+        on_one_line: bool,
+        whole: Span,
+    ) -> Expr {
+        if self.depth + 1 + steps.len() > MAX_EXPRESSION_DEPTH {
             self.report_too_deep(whole);
             return Expr {
                 kind: ExprKind::Null,
                 span: whole,
             };
         }
-        if on_one_line {
-            for w in children.windows(2) {
-                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
-                self.forbid_newline(a.end, b.start);
-            }
-        }
-        let mut children = children.into_iter();
-        let term = children.next().expect("a postfix term has a term");
         let mut expr = self.expr(term, on_one_line);
         // The splat being built and its span, while later steps still apply to each element.
         let mut splat: Option<(Expr, Vec<Traversal>, bool)> = None;
-        for step in children {
+        for step in steps {
             let step_span = self.pair_span(&step);
             if on_one_line && step.as_rule() == Rule::attr_splat {
                 self.forbid_newline(step_span.start, step_span.end);
@@ -926,6 +942,14 @@ fn missing_newline(prev: &Structure, at: Span) -> Diagnostic {
         )
     };
     Diagnostic::error(at, message).with_hint(hint)
+}
+
+/// Whether a child of an expression is a suffix of the operand before it.
+fn is_postfix(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::get_attr | Rule::index | Rule::attr_splat | Rule::full_splat
+    )
 }
 
 fn binary_op(symbol: &str) -> BinaryOp {
