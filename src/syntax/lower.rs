@@ -16,26 +16,54 @@ use std::collections::HashMap;
 /// recursive parser and lowering far from the end of a thread's stack on hostile input.
 pub(super) const MAX_NESTING: usize = 100;
 
-/// Reject input nesting brackets deeper than [`MAX_NESTING`], before the recursive parser sees
-/// it. Brackets inside strings count too: erring on the safe side costs nothing real.
-fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+/// How many `?` a file may hold. Each may open a conditional, which nests without brackets.
+const MAX_CONDITIONALS: usize = 100_000;
+
+/// Stack the parser and the lowering use at most per bracket level and per conditional, measured
+/// in unoptimised builds and doubled or more; and for the rest of a parse.
+const STACK_PER_BRACKET: usize = 16 * 1024;
+const STACK_PER_CONDITIONAL: usize = 1024;
+const STACK_BASE: usize = 256 * 1024;
+
+/// Reject input nesting brackets deeper than [`MAX_NESTING`] or holding more than
+/// [`MAX_CONDITIONALS`] `?`, before the recursive parser sees it; otherwise, the stack the parse
+/// needs. Brackets and `?` inside strings count too: erring on the safe side costs nothing real.
+fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
     let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut conditionals = 0usize;
     for (i, b) in text.bytes().enumerate() {
         match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
+                deepest = deepest.max(depth);
                 if depth > MAX_NESTING {
-                    return Some(
+                    return Err(
                         Diagnostic::error(Span::new(file, i, i + 1), format!("brackets nest more than {MAX_NESTING} levels deep here"))
                             .with_hint("kiln limits nesting so hostile input cannot exhaust its stack; flatten the structure"),
                     );
                 }
             }
             b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'?' => {
+                conditionals += 1;
+                if conditionals > MAX_CONDITIONALS {
+                    return Err(
+                        Diagnostic::error(Span::new(file, i, i + 1), format!("the file holds more than {MAX_CONDITIONALS} `?`"))
+                            .with_hint("each `?` may nest a conditional, and kiln limits nesting so hostile input cannot exhaust its stack; split the file"),
+                    );
+                }
+            }
             _ => {}
         }
     }
-    None
+    Ok(STACK_BASE + deepest * STACK_PER_BRACKET + conditionals * STACK_PER_CONDITIONAL)
+}
+
+/// Run `parse` where at least `stack` bytes of stack remain, on a new stack if need be: pest
+/// recurses once per nesting level and, built without `std`, has no stack guard of its own.
+fn with_stack<T>(stack: usize, parse: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(stack, stack, parse)
 }
 
 pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
@@ -43,65 +71,65 @@ pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnosti
     if let Some(diag) = lower.check_encoding() {
         return Err(vec![diag]);
     }
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
-    let body = match HclParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let file_pair = pairs.next().expect("the file rule yields one pair");
-            let body_pair = file_pair
-                .into_inner()
-                .find(|p| p.as_rule() == Rule::body)
-                .expect("a file holds a body");
-            lower.body(body_pair, None)
-        }
-        Err(err) => lower.recover(err),
-    };
-    lower.finish(body)
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
+    with_stack(stack, || {
+        let body = match HclParser::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let file_pair = pairs.next().expect("the file rule yields one pair");
+                let body_pair = file_pair
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::body)
+                    .expect("a file holds a body");
+                lower.body(body_pair, None)
+            }
+            Err(err) => lower.recover(err),
+        };
+        lower.finish(body)
+    })
 }
 
 pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
     let mut lower = Lower::new(file, text);
-    let template = match HclParser::parse(Rule::template_file, text) {
-        Ok(mut pairs) => {
-            let pair = pairs.next().expect("the template rule yields one pair");
-            lower.template(pair, false)
-        }
-        Err(err) => {
-            let diag = error::translate(&err, file, text, 0);
-            lower.diags.push(diag);
-            Template::default()
-        }
-    };
-    lower.finish(template)
+    with_stack(stack, || {
+        let template = match HclParser::parse(Rule::template_file, text) {
+            Ok(mut pairs) => {
+                let pair = pairs.next().expect("the template rule yields one pair");
+                lower.template(pair, false)
+            }
+            Err(err) => {
+                let diag = error::translate(&err, file, text, 0);
+                lower.diags.push(diag);
+                Template::default()
+            }
+        };
+        lower.finish(template)
+    })
 }
 
 pub(super) fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
     let mut lower = Lower::new(file, text);
-    let expr = match HclParser::parse(Rule::expression_file, text) {
-        Ok(mut pairs) => {
-            let whole = pairs.next().expect("the expression rule yields one pair");
-            let pair = whole
-                .into_inner()
-                .find(|p| p.as_rule() == Rule::expression)
-                .expect("an expression file holds an expression");
-            lower.expr(pair, false)
-        }
-        Err(err) => {
-            lower.diags.push(error::translate(&err, file, text, 0));
-            Expr {
-                kind: ExprKind::Null,
-                span: lower.span(0, 0),
+    with_stack(stack, || {
+        let expr = match HclParser::parse(Rule::expression_file, text) {
+            Ok(mut pairs) => {
+                let whole = pairs.next().expect("the expression rule yields one pair");
+                let pair = whole
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::expression)
+                    .expect("an expression file holds an expression");
+                lower.expr(pair, false)
             }
-        }
-    };
-    lower.finish(expr)
+            Err(err) => {
+                lower.diags.push(error::translate(&err, file, text, 0));
+                Expr {
+                    kind: ExprKind::Null,
+                    span: lower.span(0, 0),
+                }
+            }
+        };
+        lower.finish(expr)
+    })
 }
 
 /// State of one file's lowering: where it is and what went wrong so far.
