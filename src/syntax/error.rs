@@ -16,10 +16,15 @@ pub(super) fn position(err: &Error<Rule>) -> usize {
 /// Translate a pest failure (of a parse that started at byte `base`) into a diagnostic.
 pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize) -> Diagnostic {
     let at = (base + position(err)).min(text.len());
-    let positives: &[Rule] = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives,
-        ErrorVariant::CustomError { .. } => &[],
+    let mut positives: Vec<Rule> = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    // The grammar tries suffixes and a conditional tail only before `.`, `[` or `?`, but they
+    // may follow an operand wherever a binary operator may.
+    if positives.contains(&Rule::binary_op) {
+        positives.extend(AFTER_OPERAND);
+    }
     if std::env::var_os("KILN_DEBUG_PEST").is_some() {
         eprintln!("pest positives at {at}: {positives:?}");
     }
@@ -200,6 +205,15 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
     };
     Diagnostic::error(span, message)
 }
+
+/// What may follow an operand besides a binary operator.
+const AFTER_OPERAND: [Rule; 5] = [
+    Rule::full_splat,
+    Rule::attr_splat,
+    Rule::index,
+    Rule::get_attr,
+    Rule::conditional_tail,
+];
 
 /// What stands at an error position, for "found ..." in messages.
 struct Found {
