@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::iterators::Pair;
 use pest::Parser;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// How deeply brackets may nest. Real templates stay under ten levels; the limit keeps the
 /// recursive parser and lowering far from the end of a thread's stack on hostile input.
@@ -332,7 +332,8 @@ impl<'a> Lower<'a> {
 
     /// Newlines between items, one-line block rules and unique attribute names.
     fn check_body_items(&mut self, body: &Body, braces: Option<(Span, Span)>) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        // A B-tree compares the few names of a body faster than a hash map hashes them.
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for item in &body.items {
             if let Structure::Attribute(attr) = item {
                 if let Some(first) = seen.get(attr.name.name.as_str()) {
