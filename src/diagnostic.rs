@@ -195,14 +195,14 @@ fn snippet(
         Some(m) => format!("{marks} {m}"),
         None => marks,
     };
+    // Padding built by hand: a format width stops at 65535 columns, and a minified line is longer.
     let _ = writeln!(
         out,
-        "{:gutter$} {bar} {:from$}{}",
+        "{:gutter$} {bar} {}{}",
         "",
-        "",
+        " ".repeat(from),
         paint.wrap(code, &text),
-        gutter = gutter,
-        from = from
+        gutter = gutter
     );
 }
 

@@ -16,10 +16,15 @@ pub(super) fn position(err: &Error<Rule>) -> usize {
 /// Translate a pest failure (of a parse that started at byte `base`) into a diagnostic.
 pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize) -> Diagnostic {
     let at = (base + position(err)).min(text.len());
-    let positives: &[Rule] = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives,
-        ErrorVariant::CustomError { .. } => &[],
+    let mut positives: Vec<Rule> = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    // The grammar tries suffixes and a conditional tail only before `.`, `[` or `?`, but they
+    // may follow an operand wherever a binary operator may.
+    if positives.contains(&Rule::binary_op) {
+        positives.extend(AFTER_OPERAND);
+    }
     if std::env::var_os("KILN_DEBUG_PEST").is_some() {
         eprintln!("pest positives at {at}: {positives:?}");
     }
@@ -50,7 +55,8 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
         return Diagnostic::error(span, "unterminated string: missing the closing `\"`")
             .with_hint("a quoted string ends on the line it starts on; use a heredoc (<<EOT) for text over several lines, or \\n for a newline");
     }
-    let expression_start = has(&[Rule::expression, Rule::operation, Rule::postfix_term]);
+    // An operand after a binary operator is no rule of its own: its terms fail one by one.
+    let expression_start = positives.iter().any(|r| starts_expression(*r));
     if has(&[Rule::strip_close]) || (has(&[Rule::strip]) && !expression_start) {
         return Diagnostic::error(span, format!("expected `}}` to close the `${{` or `%{{` sequence, found {}", found.text))
             .with_hint("an interpolation is `${ expression }`; a directive is `%{ if cond }`, `%{ else }`, `%{ endif }`, `%{ for x in xs }` or `%{ endfor }`");
@@ -200,6 +206,15 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
     Diagnostic::error(span, message)
 }
 
+/// What may follow an operand besides a binary operator.
+const AFTER_OPERAND: [Rule; 5] = [
+    Rule::full_splat,
+    Rule::attr_splat,
+    Rule::index,
+    Rule::get_attr,
+    Rule::conditional_tail,
+];
+
 /// What stands at an error position, for "found ..." in messages.
 struct Found {
     text: String,
@@ -343,8 +358,6 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::EOI => "the end of the file",
         Rule::identifier | Rule::attr_index => "a name",
         Rule::expression
-        | Rule::operation
-        | Rule::postfix_term
         | Rule::number
         | Rule::boolean
         | Rule::null
@@ -381,6 +394,27 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::directive_endfor => "`endfor`",
         _ => return None,
     })
+}
+
+/// Whether pest tries `rule` where an expression or an operand starts.
+fn starts_expression(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::expression
+            | Rule::unary_op
+            | Rule::quoted_template
+            | Rule::boolean
+            | Rule::null
+            | Rule::function_call
+            | Rule::variable
+            | Rule::for_tuple
+            | Rule::tuple
+            | Rule::for_object
+            | Rule::object
+            | Rule::number
+            | Rule::heredoc
+            | Rule::parens
+    )
 }
 
 /// The innermost `{`, `[` or `(` left open at the end of `text`, skipping strings, comments and

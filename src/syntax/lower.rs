@@ -10,32 +10,60 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::iterators::Pair;
 use pest::Parser;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// How deeply brackets may nest. Real templates stay under ten levels; the limit keeps the
 /// recursive parser and lowering far from the end of a thread's stack on hostile input.
 pub(super) const MAX_NESTING: usize = 100;
 
-/// Reject input nesting brackets deeper than [`MAX_NESTING`], before the recursive parser sees
-/// it. Brackets inside strings count too: erring on the safe side costs nothing real.
-fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+/// How many `?` a file may hold. Each may open a conditional, which nests without brackets.
+const MAX_CONDITIONALS: usize = 100_000;
+
+/// Stack the parser and the lowering use at most per bracket level and per conditional, measured
+/// in unoptimised builds and doubled or more; and for the rest of a parse.
+const STACK_PER_BRACKET: usize = 16 * 1024;
+const STACK_PER_CONDITIONAL: usize = 1024;
+const STACK_BASE: usize = 256 * 1024;
+
+/// Reject input nesting brackets deeper than [`MAX_NESTING`] or holding more than
+/// [`MAX_CONDITIONALS`] `?`, before the recursive parser sees it; otherwise, the stack the parse
+/// needs. Brackets and `?` inside strings count too: erring on the safe side costs nothing real.
+fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
     let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut conditionals = 0usize;
     for (i, b) in text.bytes().enumerate() {
         match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
+                deepest = deepest.max(depth);
                 if depth > MAX_NESTING {
-                    return Some(
+                    return Err(
                         Diagnostic::error(Span::new(file, i, i + 1), format!("brackets nest more than {MAX_NESTING} levels deep here"))
                             .with_hint("kiln limits nesting so hostile input cannot exhaust its stack; flatten the structure"),
                     );
                 }
             }
             b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'?' => {
+                conditionals += 1;
+                if conditionals > MAX_CONDITIONALS {
+                    return Err(
+                        Diagnostic::error(Span::new(file, i, i + 1), format!("the file holds more than {MAX_CONDITIONALS} `?`"))
+                            .with_hint("each `?` may nest a conditional, and kiln limits nesting so hostile input cannot exhaust its stack; split the file"),
+                    );
+                }
+            }
             _ => {}
         }
     }
-    None
+    Ok(STACK_BASE + deepest * STACK_PER_BRACKET + conditionals * STACK_PER_CONDITIONAL)
+}
+
+/// Run `parse` where at least `stack` bytes of stack remain, on a new stack if need be: pest
+/// recurses once per nesting level and, built without `std`, has no stack guard of its own.
+fn with_stack<T>(stack: usize, parse: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(stack, stack, parse)
 }
 
 pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
@@ -43,65 +71,65 @@ pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnosti
     if let Some(diag) = lower.check_encoding() {
         return Err(vec![diag]);
     }
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
-    let body = match HclParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let file_pair = pairs.next().expect("the file rule yields one pair");
-            let body_pair = file_pair
-                .into_inner()
-                .find(|p| p.as_rule() == Rule::body)
-                .expect("a file holds a body");
-            lower.body(body_pair, None)
-        }
-        Err(err) => lower.recover(err),
-    };
-    lower.finish(body)
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
+    with_stack(stack, || {
+        let body = match HclParser::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let file_pair = pairs.next().expect("the file rule yields one pair");
+                let body_pair = file_pair
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::body)
+                    .expect("a file holds a body");
+                lower.body(body_pair, None)
+            }
+            Err(err) => lower.recover(err),
+        };
+        lower.finish(body)
+    })
 }
 
 pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
     let mut lower = Lower::new(file, text);
-    let template = match HclParser::parse(Rule::template_file, text) {
-        Ok(mut pairs) => {
-            let pair = pairs.next().expect("the template rule yields one pair");
-            lower.template(pair, false)
-        }
-        Err(err) => {
-            let diag = error::translate(&err, file, text, 0);
-            lower.diags.push(diag);
-            Template::default()
-        }
-    };
-    lower.finish(template)
+    with_stack(stack, || {
+        let template = match HclParser::parse(Rule::template_file, text) {
+            Ok(mut pairs) => {
+                let pair = pairs.next().expect("the template rule yields one pair");
+                lower.template(pair, false)
+            }
+            Err(err) => {
+                let diag = error::translate(&err, file, text, 0);
+                lower.diags.push(diag);
+                Template::default()
+            }
+        };
+        lower.finish(template)
+    })
 }
 
 pub(super) fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
-    if let Some(diag) = check_nesting(file, text) {
-        return Err(vec![diag]);
-    }
+    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
     let mut lower = Lower::new(file, text);
-    let expr = match HclParser::parse(Rule::expression_file, text) {
-        Ok(mut pairs) => {
-            let whole = pairs.next().expect("the expression rule yields one pair");
-            let pair = whole
-                .into_inner()
-                .find(|p| p.as_rule() == Rule::expression)
-                .expect("an expression file holds an expression");
-            lower.expr(pair, false)
-        }
-        Err(err) => {
-            lower.diags.push(error::translate(&err, file, text, 0));
-            Expr {
-                kind: ExprKind::Null,
-                span: lower.span(0, 0),
+    with_stack(stack, || {
+        let expr = match HclParser::parse(Rule::expression_file, text) {
+            Ok(mut pairs) => {
+                let whole = pairs.next().expect("the expression rule yields one pair");
+                let pair = whole
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::expression)
+                    .expect("an expression file holds an expression");
+                lower.expr(pair, false)
             }
-        }
-    };
-    lower.finish(expr)
+            Err(err) => {
+                lower.diags.push(error::translate(&err, file, text, 0));
+                Expr {
+                    kind: ExprKind::Null,
+                    span: lower.span(0, 0),
+                }
+            }
+        };
+        lower.finish(expr)
+    })
 }
 
 /// State of one file's lowering: where it is and what went wrong so far.
@@ -304,7 +332,8 @@ impl<'a> Lower<'a> {
 
     /// Newlines between items, one-line block rules and unique attribute names.
     fn check_body_items(&mut self, body: &Body, braces: Option<(Span, Span)>) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        // A B-tree compares the few names of a body faster than a hash map hashes them.
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for item in &body.items {
             if let Structure::Attribute(attr) = item {
                 if let Some(first) = seen.get(attr.name.name.as_str()) {
@@ -384,6 +413,11 @@ impl<'a> Lower<'a> {
     /// Lower an expression; `on_one_line` is true outside brackets, where HCL forbids newlines.
     pub(super) fn expr(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
         let span = self.pair_span(&pair);
+        self.nested(span, |lower| lower.expr_inner(pair, on_one_line, span))
+    }
+
+    /// Lower one level of expression nesting covering `span`, or report it as too deep.
+    fn nested(&mut self, span: Span, lower: impl FnOnce(&mut Self) -> Expr) -> Expr {
         if self.depth >= MAX_EXPRESSION_DEPTH {
             self.report_too_deep(span);
             return Expr {
@@ -392,7 +426,7 @@ impl<'a> Lower<'a> {
             };
         }
         self.depth += 1;
-        let expr = self.expr_inner(pair, on_one_line, span);
+        let expr = lower(self);
         self.depth -= 1;
         expr
     }
@@ -409,39 +443,7 @@ impl<'a> Lower<'a> {
 
     fn expr_inner(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
         match pair.as_rule() {
-            Rule::expression => {
-                let mut inner = pair.into_inner();
-                let operation = inner.next().expect("an expression holds an operation");
-                let op_span = self.pair_span(&operation);
-                let condition = self.expr(operation, on_one_line);
-                match inner.next() {
-                    None => condition,
-                    Some(tail) => {
-                        let tail_span = self.pair_span(&tail);
-                        let mut branches = tail.into_inner();
-                        let yes = branches.next().expect("a conditional has a true result");
-                        let no = branches.next().expect("a conditional has a false result");
-                        if on_one_line {
-                            let (ys, ns) = (self.pair_span(&yes), self.pair_span(&no));
-                            self.forbid_newline(op_span.end, tail_span.start);
-                            self.forbid_newline(tail_span.start, ys.start);
-                            self.forbid_newline(ys.end, ns.start);
-                        }
-                        let yes = self.expr(yes, on_one_line);
-                        let no = self.expr(no, on_one_line);
-                        Expr {
-                            kind: ExprKind::Conditional(
-                                Box::new(condition),
-                                Box::new(yes),
-                                Box::new(no),
-                            ),
-                            span,
-                        }
-                    }
-                }
-            }
-            Rule::operation => self.operation(pair, on_one_line),
-            Rule::postfix_term => self.postfix_term(pair, on_one_line),
+            Rule::expression => self.expression(pair, on_one_line, span),
             Rule::number => Expr {
                 kind: ExprKind::Number(pair.as_str().to_string()),
                 span,
@@ -500,11 +502,49 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn operation(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
-        let whole = self.pair_span(&pair);
-        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
+    /// An expression's flat children: the operator chain, then perhaps a conditional tail.
+    fn expression(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
+        let mut chain: Vec<Pair<Rule>> = pair.into_inner().collect();
+        let tail = match chain.last() {
+            Some(last) if last.as_rule() == Rule::conditional_tail => chain.pop(),
+            _ => None,
+        };
+        let first = chain.first().expect("an expression has an operand");
+        let last = chain.last().expect("an expression has an operand");
+        let op_span = self.pair_span(first).to(self.pair_span(last));
+        // The chain and each operand count as a nesting level, as the evaluator's tree has them.
+        let condition = self.nested(op_span, |lower| {
+            lower.operation(chain, on_one_line, op_span)
+        });
+        let Some(tail) = tail else {
+            return condition;
+        };
+        let tail_span = self.pair_span(&tail);
+        let mut branches = tail.into_inner();
+        let yes = branches.next().expect("a conditional has a true result");
+        let no = branches.next().expect("a conditional has a false result");
+        if on_one_line {
+            let (ys, ns) = (self.pair_span(&yes), self.pair_span(&no));
+            self.forbid_newline(op_span.end, tail_span.start);
+            self.forbid_newline(tail_span.start, ys.start);
+            self.forbid_newline(ys.end, ns.start);
+        }
+        let yes = self.expr(yes, on_one_line);
+        let no = self.expr(no, on_one_line);
+        Expr {
+            kind: ExprKind::Conditional(Box::new(condition), Box::new(yes), Box::new(no)),
+            span,
+        }
+    }
+
+    /// Operands with their prefix operators and suffixes, and the binary operators between them.
+    fn operation(&mut self, chain: Vec<Pair<Rule>>, on_one_line: bool, whole: Span) -> Expr {
         // A chain of operators folds into a tree as deep as the chain is long.
-        if self.depth + children.len() / 2 > MAX_EXPRESSION_DEPTH {
+        let operators = chain
+            .iter()
+            .filter(|p| p.as_rule() == Rule::binary_op)
+            .count();
+        if self.depth + operators > MAX_EXPRESSION_DEPTH {
             self.report_too_deep(whole);
             return Expr {
                 kind: ExprKind::Null,
@@ -512,16 +552,16 @@ impl<'a> Lower<'a> {
             };
         }
         if on_one_line {
-            for w in children.windows(2) {
+            for w in chain.windows(2) {
                 let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
                 self.forbid_newline(a.end, b.start);
             }
         }
-        // Operands with their prefix operators applied, and the binary operators between them.
         let mut operands: Vec<Expr> = Vec::new();
         let mut operators: Vec<BinaryOp> = Vec::new();
         let mut prefix: Vec<(UnaryOp, Span)> = Vec::new();
-        for child in children {
+        let mut chain = chain.into_iter().peekable();
+        while let Some(child) = chain.next() {
             match child.as_rule() {
                 Rule::unary_op => {
                     let op = if child.as_str() == "-" {
@@ -533,7 +573,15 @@ impl<'a> Lower<'a> {
                 }
                 Rule::binary_op => operators.push(binary_op(child.as_str())),
                 _ => {
-                    let mut operand = self.expr(child, on_one_line);
+                    let mut steps = Vec::new();
+                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
+                        steps.push(step);
+                    }
+                    let term = self.pair_span(&child);
+                    let whole = steps.last().map_or(term, |s| term.to(self.pair_span(s)));
+                    let mut operand = self.nested(whole, |lower| {
+                        lower.postfix_term(child, steps, on_one_line, whole)
+                    });
                     while let Some((op, op_span)) = prefix.pop() {
                         let span = op_span.to(operand.span);
                         operand = Expr {
@@ -548,28 +596,25 @@ impl<'a> Lower<'a> {
         fold_binary(operands, operators)
     }
 
-    fn postfix_term(&mut self, pair: Pair<Rule>, on_one_line: bool) -> Expr {
-        let whole = self.pair_span(&pair);
-        let children: Vec<Pair<Rule>> = pair.into_inner().collect();
-        if self.depth + children.len() > MAX_EXPRESSION_DEPTH {
+    /// A term with its index, attribute and splat suffixes.
+    fn postfix_term(
+        &mut self,
+        term: Pair<Rule>,
+        steps: Vec<Pair<Rule>>,
+        on_one_line: bool,
+        whole: Span,
+    ) -> Expr {
+        if self.depth + 1 + steps.len() > MAX_EXPRESSION_DEPTH {
             self.report_too_deep(whole);
             return Expr {
                 kind: ExprKind::Null,
                 span: whole,
             };
         }
-        if on_one_line {
-            for w in children.windows(2) {
-                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
-                self.forbid_newline(a.end, b.start);
-            }
-        }
-        let mut children = children.into_iter();
-        let term = children.next().expect("a postfix term has a term");
         let mut expr = self.expr(term, on_one_line);
         // The splat being built and its span, while later steps still apply to each element.
         let mut splat: Option<(Expr, Vec<Traversal>, bool)> = None;
-        for step in children {
+        for step in steps {
             let step_span = self.pair_span(&step);
             if on_one_line && step.as_rule() == Rule::attr_splat {
                 self.forbid_newline(step_span.start, step_span.end);
@@ -926,6 +971,14 @@ fn missing_newline(prev: &Structure, at: Span) -> Diagnostic {
         )
     };
     Diagnostic::error(at, message).with_hint(hint)
+}
+
+/// Whether a child of an expression is a suffix of the operand before it.
+fn is_postfix(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::get_attr | Rule::index | Rule::attr_splat | Rule::full_splat
+    )
 }
 
 fn binary_op(symbol: &str) -> BinaryOp {

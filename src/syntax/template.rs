@@ -61,6 +61,10 @@ pub(super) fn push_literal(flat: &mut Vec<Flat>, text: String, span: Span) {
 
 /// Decode a quoted string's escapes; a bad escape is reported and kept as written.
 pub(super) fn unescape_quoted(lower: &mut Lower, raw: &str, span: Span) -> String {
+    // Most literals hold no escape at all.
+    if !raw.bytes().any(|b| matches!(b, b'\\' | b'$' | b'%')) {
+        return raw.to_string();
+    }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -190,6 +194,16 @@ pub(super) fn flush_heredoc(flat: &mut [Flat]) {
 
 /// Apply strip markers, nest directives, and join adjacent literals.
 pub(super) fn build(lower: &mut Lower, mut flat: Vec<Flat>, heredoc: bool) -> Template {
+    // Plain text, the usual template, has nothing to strip or nest.
+    if flat.len() <= 1 && flat.iter().all(|part| matches!(part, Flat::Literal(..))) {
+        let parts = match flat.pop() {
+            Some(Flat::Literal(text, span)) if !text.is_empty() => {
+                vec![TemplatePart::Literal(text, span)]
+            }
+            _ => Vec::new(),
+        };
+        return Template { parts, heredoc };
+    }
     strip(&mut flat);
     flat.retain(|part| !matches!(part, Flat::Literal(text, _) if text.is_empty()));
     let mut parts = flat.into_iter().peekable();
