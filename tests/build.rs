@@ -203,11 +203,14 @@ fn on_error_abort_skips_the_cleanup_and_run_cleanup_provisioner_runs_it() {
     assert!(test.dir().join("cleaned-bad").exists());
 }
 
+/// Start kiln in `dir` with its temporary files in `dir/tmp`, so a test can see what is left.
 fn spawn_kiln(dir: &Path, args: &[&str]) -> std::process::Child {
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
     Command::new(crate::test::kiln_bin())
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("TMPDIR", dir.join("tmp"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -366,6 +369,65 @@ build {
         "{stdout}"
     );
     assert!(!alive(cleanup), "the cleanup's command was stopped too");
+    assert_eq!(
+        leftovers(dir),
+        Vec::<String>::new(),
+        "no temporary script is left"
+    );
+}
+
+/// Files kiln left in its temporary folder.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn an_interrupt_cancels_sessions_still_waiting_for_a_slot() {
+    let test = Test::new().write("t.pkr.hcl", sleepers(3, 60));
+    let dir = test.dir();
+    let mut child = spawn_kiln(
+        dir,
+        &[
+            "build",
+            "-parallel-builds=1",
+            "-events=ev.json",
+            "t.pkr.hcl",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(dir.join("ev.json"))
+        .unwrap_or_default()
+        .contains("\"kind\":\"provisioner\"")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first provisioner never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_eq!(status, 1, "{stdout}");
+    for waiting in ["null.s1", "null.s2"] {
+        assert!(
+            stdout.contains(&format!("--> {waiting}: the build was cancelled")),
+            "{stdout}"
+        );
+    }
+    let ev = events(dir, "ev.json");
+    let started: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "step_start")
+        .map(|e| e["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        started,
+        ["null.s0/launch", "null.s0/provisioner[0].shell-local"]
+    );
+    assert_eq!(leftovers(dir), Vec::<String>::new());
 }
 
 /// Packer's manifest (captured from 1.6.6) and kiln's for the same template, run twice.

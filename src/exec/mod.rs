@@ -206,6 +206,17 @@ impl Shared {
 /// The build visitor: runs each step and reports it on the UI and in events.
 pub struct Builder {
     pub shared: Arc<Shared>,
+    /// An interrupt arrived: sessions that never started were cancelled, not blocked.
+    interrupted: std::sync::atomic::AtomicBool,
+}
+
+impl Builder {
+    pub fn new(shared: Arc<Shared>) -> Builder {
+        Builder {
+            shared,
+            interrupted: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 impl Visitor for Builder {
@@ -293,6 +304,16 @@ impl Visitor for Builder {
             let mut state = shared.session(s);
             let wall = state.started.map(|t| t.elapsed()).unwrap_or_default();
             state.wall = Some(wall);
+            if state.started.is_none() && state.error.is_none() {
+                // Every step was skipped: the build never ran.
+                state.error = Some(
+                    if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                        StepError::cancelled()
+                    } else {
+                        StepError::new("the build did not run: a step it depends on failed")
+                    },
+                );
+            }
             (wall, state.error.clone())
         };
         let took = duration::human(wall);
@@ -364,6 +385,8 @@ impl Visitor for Builder {
     }
 
     fn interrupted(&self) {
+        self.interrupted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.shared.ui.plain("==> Interrupt received. Cancelling builds; cleanups still run (press Ctrl-C again to exit at once).");
         self.shared.ui.event("interrupt", Map::new());
     }
@@ -527,9 +550,7 @@ pub fn run(shared: Arc<Shared>, options: &RunOptions) -> i32 {
     run_fields.insert("builds".into(), json!(shared.graph.sessions().len()));
     ui.event("run_start", run_fields);
     let started = Instant::now();
-    let visitor = Arc::new(Builder {
-        shared: shared.clone(),
-    });
+    let visitor = Arc::new(Builder::new(shared.clone()));
     let finished = runtime.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         spawn_signal_handlers(tx);
@@ -553,15 +574,8 @@ fn summary(shared: &Shared, finished: &Finished, wall: Duration) -> i32 {
     let sessions = shared.graph.sessions();
     let mut failed = Vec::new();
     for (s, info) in sessions.iter().enumerate() {
-        let state = shared.session(s);
-        let never_started = state.started.is_none();
-        match &state.error {
-            Some(e) => failed.push((info.name.clone(), e.message.clone())),
-            None if never_started => failed.push((
-                info.name.clone(),
-                "the build did not run: a step it depends on failed".into(),
-            )),
-            None => {}
+        if let Some(e) = &shared.session(s).error {
+            failed.push((info.name.clone(), e.message.clone()));
         }
     }
     for (n, node) in shared.graph.nodes() {

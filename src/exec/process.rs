@@ -3,6 +3,7 @@
 //! Every live group is registered so a hard exit can kill what is still running.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
@@ -13,15 +14,58 @@ use tokio_util::sync::CancellationToken;
 /// Process groups of commands still running.
 static LIVE: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
 
+/// Temporary files still in use.
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
 /// Held shared while a command is spawned and exclusively while an executable file is being
 /// written: a child forked while another thread holds a script open for writing would keep
 /// that descriptor until it execs, and running the script then fails with "Text file busy".
 static SPAWN: RwLock<()> = RwLock::new(());
 
-/// Write an executable file with no command being spawned meanwhile (see [`SPAWN`]).
-pub fn write_executable<T>(write: impl FnOnce() -> T) -> T {
-    let _exclusive = SPAWN.write().unwrap_or_else(|e| e.into_inner());
-    write()
+/// A temporary file (an inline script, uploaded content), removed when dropped, also when its
+/// step is cancelled, and by [`abandon_all`] when the process exits at once.
+pub struct TempFile(PathBuf);
+
+impl TempFile {
+    /// Write `contents` to a new file `<prefix><random><extension>` in the temporary folder;
+    /// `executable` makes it mode 0700. No command is spawned while it is being written (see
+    /// [`SPAWN`]).
+    pub fn create(
+        prefix: &str,
+        extension: &str,
+        contents: &[u8],
+        executable: bool,
+    ) -> std::io::Result<TempFile> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let name = format!("{prefix}{}{extension}", uuid::Uuid::new_v4().simple());
+        let path = std::env::temp_dir().join(name);
+        lock(&TEMP_FILES).push(path.clone());
+        let temp = TempFile(path);
+        let _exclusive = SPAWN.write().unwrap_or_else(|e| e.into_inner());
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if executable { 0o700 } else { 0o600 })
+            .open(&temp.0)?;
+        file.write_all(contents)?;
+        Ok(temp)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        lock(&TEMP_FILES).retain(|p| p != &self.0);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How long a cancelled command has between SIGTERM and SIGKILL.
@@ -171,14 +215,14 @@ fn signal_group(pgid: i32, signal: i32) {
     }
 }
 
-/// Kill every command still running (a hard exit). Returns how many groups were killed.
-pub fn kill_all() -> usize {
+/// Before a hard exit: kill every command still running and remove every temporary file.
+pub fn abandon_all() {
     live(|set| {
-        for g in set.iter() {
-            signal_group(*g, libc::SIGKILL);
+        for g in set.drain() {
+            signal_group(g, libc::SIGKILL);
         }
-        let n = set.len();
-        set.clear();
-        n
-    })
+    });
+    for path in lock(&TEMP_FILES).drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
 }

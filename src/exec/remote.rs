@@ -3,7 +3,7 @@
 //! download files and folders).
 
 use super::duration::parse_go;
-use super::process::Stream;
+use super::process::{Stream, TempFile};
 use super::ssh::{self, Exit};
 use super::step::{StepContext, StepError};
 use crate::config::legacy;
@@ -13,24 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A local temporary file, removed when dropped (also when its step is cancelled).
-struct TempFile(PathBuf);
-
-impl TempFile {
-    /// Write `text` to a new file named `prefix` and a random suffix in the temporary folder.
-    fn write(prefix: &str, text: &[u8]) -> Result<TempFile, StepError> {
-        let path = std::env::temp_dir().join(format!("{prefix}{}", uuid::Uuid::new_v4().simple()));
-        let temp = TempFile(path.clone());
-        std::fs::write(&path, text)
-            .map_err(|e| StepError::new(format!("cannot write {}: {e}", path.display())))?;
-        Ok(temp)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// Write `text` to a new local temporary file.
+fn temp_file(prefix: &str, text: &[u8]) -> Result<TempFile, StepError> {
+    TempFile::create(prefix, "", text, false)
+        .map_err(|e| StepError::new(format!("cannot write a temporary file: {e}")))
 }
 
 /// The session's SSH connection.
@@ -119,8 +105,8 @@ pub async fn shell(cx: &StepContext<'_>, c: shell::Config) -> Result<(), StepErr
             text.push_str(&command);
             text.push('\n');
         }
-        let temp = TempFile::write("kiln-shell-", text.as_bytes())?;
-        scripts.push(temp.0.display().to_string());
+        let temp = temp_file("kiln-shell-", text.as_bytes())?;
+        scripts.push(temp.path().display().to_string());
         Some(temp)
     };
 
@@ -346,8 +332,8 @@ pub async fn file(cx: &StepContext<'_>, c: file_provisioner::Config) -> Result<(
     let _content = if c.content.is_empty() {
         None
     } else {
-        let temp = TempFile::write("pkr-file-content", c.content.as_bytes())?;
-        sources.push(temp.0.display().to_string());
+        let temp = temp_file("pkr-file-content", c.content.as_bytes())?;
+        sources.push(temp.path().display().to_string());
         Some(temp)
     };
     for src in &sources {

@@ -274,7 +274,7 @@ pub async fn run<V: Visitor>(
                 if interrupted {
                     let still: Vec<NodeIndex> = running.keys().copied().collect();
                     visitor.abandoned(&still);
-                    super::process::kill_all();
+                    super::process::abandon_all();
                     std::process::exit(1);
                 }
                 interrupted = true;

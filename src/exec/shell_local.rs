@@ -3,23 +3,11 @@
 //! `execute_command` (`/bin/sh -c '{{.Vars}} {{.Script}}'`) with Packer's variables
 //! (`PACKER_BUILD_NAME`, `PACKER_BUILDER_TYPE`, ...) in `{{.Vars}}`.
 
-use super::process::{self, Exit, Run, Stream};
+use super::process::{self, Exit, Run, Stream, TempFile};
 use super::step::{StepContext, StepError};
 use crate::config::legacy::{self, LegacyContext};
 use crate::plugins::shell_local::Config as Settings;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
-
-/// A temporary script, removed when dropped (also when its step is cancelled).
-struct TempScript(PathBuf);
-
-impl Drop for TempScript {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 /// Run the commands of `settings` for the step in `cx`.
 pub async fn run(cx: &StepContext<'_>, settings: Settings) -> Result<(), StepError> {
@@ -40,7 +28,7 @@ pub async fn run(cx: &StepContext<'_>, settings: Settings) -> Result<(), StepErr
         None
     } else {
         let temp = inline_script(&settings, &inline, &legacy)?;
-        scripts.push(temp.0.display().to_string());
+        scripts.push(temp.path().display().to_string());
         Some(temp)
     };
     let vars = flattened_vars(cx, &settings);
@@ -117,14 +105,7 @@ fn inline_script(
     settings: &Settings,
     inline: &[String],
     legacy: &LegacyContext,
-) -> Result<TempScript, StepError> {
-    let name = format!(
-        "kiln-shell-{}{}",
-        uuid::Uuid::new_v4().simple(),
-        settings.tempfile_extension
-    );
-    let path = std::env::temp_dir().join(name);
-    let temp = TempScript(path.clone());
+) -> Result<TempFile, StepError> {
     let shebang = if settings.inline_shebang.is_empty() {
         "/bin/sh -e"
     } else {
@@ -137,16 +118,13 @@ fn inline_script(
         text.push_str(&command);
         text.push('\n');
     }
-    super::process::write_executable(|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o700)
-            .open(&path)?;
-        file.write_all(text.as_bytes())
-    })
-    .map_err(|e| StepError::new(format!("cannot write {}: {e}", path.display())))?;
-    Ok(temp)
+    TempFile::create(
+        "kiln-shell-",
+        &settings.tempfile_extension,
+        text.as_bytes(),
+        true,
+    )
+    .map_err(|e| StepError::new(format!("cannot write an inline script: {e}")))
 }
 
 /// `{{.Vars}}`: Packer's variables, `environment_vars` and `env`, sorted by name, each in
