@@ -4,11 +4,11 @@
 
 use super::duration::parse_go;
 use super::process::{Stream, TempFile};
+use super::shell_local::{check_exit_code, flattened_vars};
 use super::ssh::{self, Exit};
 use super::step::{StepContext, StepError};
 use crate::config::legacy;
 use crate::plugins::{file_provisioner, shell};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ pub async fn shell(cx: &StepContext<'_>, c: shell::Config) -> Result<(), StepErr
     } else {
         "%s='%s' ".to_string()
     };
-    let vars = flattened_vars(cx, &c, &format);
+    let vars = flattened_vars(cx, &c.environment_vars, &c.env, &format);
     let execute = if !c.execute_command.is_empty() {
         c.execute_command.clone()
     } else if c.use_env_var_file {
@@ -251,52 +251,6 @@ async fn remove(
             "Error removing {what} at {path}: rm ended with {other:?}"
         ))),
     }
-}
-
-/// Packer's `ValidExitCode`.
-fn check_exit_code(code: u32, valid: &[i64]) -> Result<(), StepError> {
-    let valid: Vec<i64> = if valid.is_empty() {
-        vec![0]
-    } else {
-        valid.to_vec()
-    };
-    if valid.contains(&i64::from(code)) {
-        return Ok(());
-    }
-    let allowed: Vec<String> = valid.iter().map(i64::to_string).collect();
-    Err(StepError::new(format!(
-        "Script exited with non-zero exit status: {code}. Allowed exit codes are: [{}]",
-        allowed.join(" ")
-    )))
-}
-
-/// `{{.Vars}}`: Packer's variables, `environment_vars` and `env` sorted by name, each in
-/// `format`, single quotes in values escaped for the shell.
-fn flattened_vars(cx: &StepContext<'_>, c: &shell::Config, format: &str) -> String {
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    vars.insert("PACKER_BUILD_NAME".into(), cx.build_name());
-    vars.insert("PACKER_BUILDER_TYPE".into(), cx.builder_type());
-    for (key, name) in [
-        ("PackerHTTPAddr", "PACKER_HTTP_ADDR"),
-        ("PackerHTTPIP", "PACKER_HTTP_IP"),
-        ("PackerHTTPPort", "PACKER_HTTP_PORT"),
-    ] {
-        if let Some(v) = cx.generated(key).filter(|v| !v.starts_with("ERR_")) {
-            vars.insert(name.into(), v);
-        }
-    }
-    let escape = |v: &str| v.replace('\'', "'\"'\"'");
-    for kv in &c.environment_vars {
-        if let Some((k, v)) = kv.split_once('=') {
-            vars.insert(k.to_string(), escape(v));
-        }
-    }
-    for (k, v) in &c.env {
-        vars.insert(k.clone(), escape(v));
-    }
-    vars.iter()
-        .map(|(k, v)| format.replacen("%s", k, 1).replacen("%s", v, 1))
-        .collect()
 }
 
 /// Packer's `UnixReader`: every line ends in `\n`, `\r\n` included.

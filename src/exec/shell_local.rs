@@ -31,12 +31,12 @@ pub async fn run(cx: &StepContext<'_>, settings: Settings) -> Result<(), StepErr
         scripts.push(temp.path().display().to_string());
         Some(temp)
     };
-    let vars = flattened_vars(cx, &settings);
-    let valid: Vec<i64> = if settings.valid_exit_codes.is_empty() {
-        vec![0]
+    let format = if settings.env_var_format.is_empty() {
+        "%s='%s' "
     } else {
-        settings.valid_exit_codes.clone()
+        settings.env_var_format.as_str()
     };
+    let vars = flattened_vars(cx, &settings.environment_vars, &settings.env, format);
     let execute = if settings.execute_command.is_empty() {
         vec![
             "/bin/sh".to_string(),
@@ -87,14 +87,7 @@ pub async fn run(cx: &StepContext<'_>, settings: Settings) -> Result<(), StepErr
                     "Script {script} was ended by signal {sig}"
                 )))
             }
-            Exit::Code(code) if !valid.contains(&(code as i64)) => {
-                let allowed: Vec<String> = valid.iter().map(i64::to_string).collect();
-                return Err(StepError::new(format!(
-                    "Script exited with non-zero exit status: {code}. Allowed exit codes are: [{}]",
-                    allowed.join(" ")
-                )));
-            }
-            Exit::Code(_) => {}
+            Exit::Code(code) => check_exit_code(code, &settings.valid_exit_codes)?,
         }
     }
     Ok(())
@@ -128,38 +121,55 @@ fn inline_script(
 }
 
 /// `{{.Vars}}`: Packer's variables, `environment_vars` and `env`, sorted by name, each in
-/// `env_var_format` (`NAME='value' `), single quotes in values escaped for the shell.
-fn flattened_vars(cx: &StepContext<'_>, settings: &Settings) -> String {
+/// `format` (`NAME='value' `), single quotes in values escaped for the shell. The remote `shell`
+/// provisioner builds its variables the same way.
+pub(super) fn flattened_vars(
+    cx: &StepContext<'_>,
+    environment_vars: &[String],
+    env: &BTreeMap<String, String>,
+    format: &str,
+) -> String {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     vars.insert("PACKER_BUILD_NAME".into(), cx.build_name());
     vars.insert("PACKER_BUILDER_TYPE".into(), cx.builder_type());
-    for key in ["PackerHTTPAddr", "PackerHTTPIP", "PackerHTTPPort"] {
+    for (key, name) in [
+        ("PackerHTTPAddr", "PACKER_HTTP_ADDR"),
+        ("PackerHTTPIP", "PACKER_HTTP_IP"),
+        ("PackerHTTPPort", "PACKER_HTTP_PORT"),
+    ] {
         if let Some(v) = cx.generated(key).filter(|v| !v.starts_with("ERR_")) {
-            let name = match key {
-                "PackerHTTPAddr" => "PACKER_HTTP_ADDR",
-                "PackerHTTPIP" => "PACKER_HTTP_IP",
-                _ => "PACKER_HTTP_PORT",
-            };
             vars.insert(name.into(), v);
         }
     }
     let escape = |v: &str| v.replace('\'', "'\"'\"'");
-    for kv in &settings.environment_vars {
+    for kv in environment_vars {
         if let Some((k, v)) = kv.split_once('=') {
             vars.insert(k.to_string(), escape(v));
         }
     }
-    for (k, v) in &settings.env {
+    for (k, v) in env {
         vars.insert(k.clone(), escape(v));
     }
-    let format = if settings.env_var_format.is_empty() {
-        "%s='%s' "
-    } else {
-        settings.env_var_format.as_str()
-    };
     vars.iter()
         .map(|(k, v)| format.replacen("%s", k, 1).replacen("%s", v, 1))
         .collect()
+}
+
+/// Packer's `ValidExitCode`: `valid` (default `[0]`) holds the exit code, or the step fails
+/// with Packer's message.
+pub(super) fn check_exit_code<C: Into<i64> + Copy + std::fmt::Display>(
+    code: C,
+    valid: &[i64],
+) -> Result<(), StepError> {
+    let valid: &[i64] = if valid.is_empty() { &[0] } else { valid };
+    if valid.contains(&code.into()) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = valid.iter().map(i64::to_string).collect();
+    Err(StepError::new(format!(
+        "Script exited with non-zero exit status: {code}. Allowed exit codes are: [{}]",
+        allowed.join(" ")
+    )))
 }
 
 /// The operating system's name as Go's `runtime.GOOS` spells it.
