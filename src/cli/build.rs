@@ -132,12 +132,10 @@ fn build(
         }
     };
     let shared = Arc::new(exec::Shared::new(loaded, graph, sources, ui));
-    let options = exec::RunOptions {
-        limits: exec::Limits {
-            parallel_builds: args.parallel_builds.unwrap_or(0),
-            on_error: args.on_error,
-            ..exec::Limits::default()
-        },
+    let limits = exec::Limits {
+        parallel_builds: args.parallel_builds.unwrap_or(0),
+        on_error: args.on_error,
+        ..exec::Limits::default()
     };
-    Ok(exec::run(shared, &options))
+    Ok(exec::run(shared, &limits))
 }

@@ -7,8 +7,6 @@ use std::path::PathBuf;
 pub struct Artifact {
     /// Packer's builder id of the plugin that made it (`packer.file`, `fnoeding.null`).
     pub builder_id: String,
-    /// The builder type as the template names it (`file`, `null`).
-    pub builder_type: String,
     /// Packer's `Id()`: `File`, `Null`, or an AMI id.
     pub id: String,
     /// Packer's `String()`, shown in the closing summary.
@@ -22,7 +20,6 @@ impl Artifact {
     pub fn null() -> Artifact {
         Artifact {
             builder_id: "fnoeding.null".into(),
-            builder_type: "null".into(),
             id: "Null".into(),
             description: "Did not export anything. This is the null builder".into(),
             files: Vec::new(),
@@ -33,7 +30,6 @@ impl Artifact {
     pub fn file(target: &str) -> Artifact {
         Artifact {
             builder_id: "packer.file".into(),
-            builder_type: "file".into(),
             id: "File".into(),
             description: format!("Stored file: {target}"),
             files: vec![PathBuf::from(target)],

@@ -71,7 +71,6 @@ pub async fn run(
     let names: Vec<String> = outputs.iter().map(|p| p.display().to_string()).collect();
     Ok(Artifact {
         builder_id: "packer.post-processor.checksum".into(),
-        builder_type: input.builder_type.clone(),
         id: String::new(),
         description: format!("Created artifact from files: {}", names.join(", ")),
         files: outputs,

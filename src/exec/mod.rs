@@ -43,9 +43,8 @@ pub struct SessionState {
     /// The artifacts of each post-processor chain: the intermediates it keeps, then its
     /// current one.
     pub chains: BTreeMap<usize, Vec<Artifact>>,
-    /// When its first step started, and how long it took in all.
+    /// When its first step started.
     pub started: Option<Instant>,
-    pub wall: Option<Duration>,
     /// The first error, or that the build was cancelled.
     pub error: Option<StepError>,
     /// The connection to the machine (`communicator = "ssh"`), once launched.
@@ -303,7 +302,6 @@ impl Visitor for Builder {
         let (wall, error) = {
             let mut state = shared.session(s);
             let wall = state.started.map(|t| t.elapsed()).unwrap_or_default();
-            state.wall = Some(wall);
             if state.started.is_none() && state.error.is_none() {
                 // Every step was skipped: the build never ran.
                 state.error = Some(
@@ -517,15 +515,9 @@ fn communicator(template: &Template, graph: &BuildGraph, s: SessionId) -> Option
     }
 }
 
-/// Options of a run.
-#[derive(Clone, Debug, Default)]
-pub struct RunOptions {
-    pub limits: Limits,
-}
-
 /// Run the build and print Packer's closing summary. Returns the exit code: 0 when every
 /// build succeeded, 1 otherwise.
-pub fn run(shared: Arc<Shared>, options: &RunOptions) -> i32 {
+pub fn run(shared: Arc<Shared>, limits: &Limits) -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -554,9 +546,14 @@ pub fn run(shared: Arc<Shared>, options: &RunOptions) -> i32 {
     let finished = runtime.block_on(async {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         spawn_signal_handlers(tx);
-        let ticker = spawn_status(shared.clone());
-        let finished = scheduler::run(&shared.graph, visitor, &options.limits, rx).await;
-        ticker.abort();
+        let ticker = shared
+            .ui
+            .shows_status()
+            .then(|| spawn_status(shared.clone()));
+        let finished = scheduler::run(&shared.graph, visitor, limits, rx).await;
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
         shared.ui.status(None);
         finished
     });

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 /// How output is shown.
 #[derive(Clone, Debug, Default)]
@@ -56,19 +56,13 @@ impl Level {
 /// Packer's build colours, in the order builds get them.
 const COLORS: [&str; 5] = ["32", "36", "35", "33", "34"];
 
-/// What `-log-dir` and the status line know about running steps.
-#[derive(Default)]
-struct Screen {
-    /// The status line currently drawn, if any.
-    status: Option<String>,
-}
-
 /// The build's output: screen, events file and per-build logs.
 pub struct Ui {
     options: UiOptions,
     /// Each build target's colour.
     colors: HashMap<String, &'static str>,
-    screen: Mutex<Screen>,
+    /// The status line currently drawn, if any.
+    status: Mutex<Option<String>>,
     events: Option<Mutex<BufWriter<File>>>,
     logs: Mutex<HashMap<String, File>>,
     /// Values never to show, longest first; a build adds the credentials it connects with.
@@ -102,7 +96,7 @@ impl Ui {
         Ok(Ui {
             options,
             colors,
-            screen: Mutex::new(Screen::default()),
+            status: Mutex::new(None),
             events,
             logs: Mutex::new(HashMap::new()),
             secrets: std::sync::RwLock::new(secrets),
@@ -290,21 +284,26 @@ impl Ui {
         let _ = w.flush();
     }
 
+    /// Whether a status line is drawn (a terminal, not machine-readable output).
+    pub fn shows_status(&self) -> bool {
+        self.options.progress && !self.options.machine_readable
+    }
+
     /// Redraw the status line (a terminal only): `None` clears it.
     pub fn status(&self, text: Option<String>) {
-        if !self.options.progress || self.options.machine_readable {
+        if !self.shows_status() {
             return;
         }
-        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
-        if screen.status.is_some() {
+        if status.is_some() {
             let _ = write!(out, "\r\x1b[2K");
         }
         if let Some(t) = &text {
             let _ = write!(out, "{}", self.redact(t));
         }
         let _ = out.flush();
-        screen.status = text;
+        *status = text;
     }
 
     /// Print a line, keeping the status line below it.
@@ -318,9 +317,9 @@ impl Ui {
     }
 
     fn print_raw(&self, line: &str) {
-        let screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
-        match &screen.status {
+        match status.as_ref() {
             Some(status) => {
                 let _ = write!(out, "\r\x1b[2K{line}\n{status}");
             }
@@ -352,15 +351,10 @@ impl Ui {
             let _ = writeln!(f, "{}: {line}", rfc3339_millis(SystemTime::now()));
         }
     }
-
-    /// Time since the UI was made (the run's start).
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
 }
 
 /// The log file of build `target` in `dir`: its name with anything unusual made `_`.
-pub fn log_path(dir: &Path, target: &str) -> PathBuf {
+fn log_path(dir: &Path, target: &str) -> PathBuf {
     let name: String = target
         .chars()
         .map(|c| {
