@@ -46,11 +46,7 @@ pub fn ordered_vars(argv: &[OsString]) -> Vec<VarArg> {
 
 /// The current time as RFC 3339 UTC, the run's single `timestamp()`.
 pub fn now_rfc3339() -> String {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    config::legacy::go_time_format(unix, "2006-01-02T15:04:05Z07:00")
+    crate::exec::duration::rfc3339(std::time::SystemTime::now())
 }
 
 /// Load options for `path` from the process environment and the ordered `-var` flags.

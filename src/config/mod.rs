@@ -298,18 +298,24 @@ impl Template {
         source.insert("name".into(), Value::String(use_.name.clone()));
         source.insert("type".into(), Value::String(use_.kind.clone()));
         ctx.variables.insert("source".into(), Value::Object(source));
-        let mut b = Map::new();
-        b.insert(
-            "name".into(),
-            Value::String(build.name.clone().unwrap_or_default()),
-        );
-        for field in BUILD_TIME_FIELDS {
-            b.insert((*field).into(), Value::Unknown(Type::String));
-        }
-        ctx.variables.insert("build".into(), Value::Object(b));
+        ctx.variables
+            .insert("build".into(), build_object(build, &BTreeMap::new()));
         if let Some(each) = &use_.each {
             ctx.variables.insert("each".into(), each.object());
         }
+        ctx
+    }
+
+    /// The context of a session once it runs: `build.*` holds the build's generated data.
+    pub fn running_context(
+        &self,
+        build: &BuildBlock,
+        use_: &SourceUse,
+        generated: &BTreeMap<String, String>,
+    ) -> Context {
+        let mut ctx = self.source_context(build, use_);
+        ctx.variables
+            .insert("build".into(), build_object(build, generated));
         ctx
     }
 
@@ -417,6 +423,23 @@ impl Template {
             }
         }
     }
+}
+
+/// `build.*`: the build's name, and its generated data; fields not generated (yet) are
+/// unknown.
+fn build_object(build: &BuildBlock, generated: &BTreeMap<String, String>) -> Value {
+    let mut b = Map::new();
+    b.insert(
+        "name".into(),
+        Value::String(build.name.clone().unwrap_or_default()),
+    );
+    for field in BUILD_TIME_FIELDS {
+        b.insert((*field).into(), Value::Unknown(Type::String));
+    }
+    for (k, v) in generated {
+        b.insert(k.clone(), Value::String(v.clone()));
+    }
+    Value::Object(b)
 }
 
 /// Fields of `build.*` known only once a build runs.

@@ -107,11 +107,7 @@ fn hash_file(kind: &str, path: &Path) -> std::io::Result<String> {
             }
             hasher.update(&buf[..n]);
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(crate::functions::hex(&hasher.finalize()))
     }
     match kind {
         "md5" => digest::<Md5>(path),

@@ -124,15 +124,9 @@ impl Shared {
     fn context(&self, s: SessionId) -> crate::eval::Context {
         let info = &self.graph.sessions()[s];
         let build = &self.template.builds[info.build];
-        let use_ = &build.sources[info.source_use];
-        let mut ctx = self.template.source_context(build, use_);
         let generated = self.session(s).generated.clone();
-        if !generated.is_empty() {
-            let name = build.name.clone().unwrap_or_default();
-            ctx.variables
-                .insert("build".into(), step::build_object(&name, &generated));
-        }
-        ctx
+        self.template
+            .running_context(build, &build.sources[info.source_use], &generated)
     }
 
     /// The source's configuration for a session.

@@ -10,7 +10,6 @@ use crate::config::legacy::LegacyContext;
 use crate::config::{BodyValue, StepBlock};
 use crate::plan::{Node, NodeKind, Origin};
 use crate::plugins::{self, PluginConfig, PluginKind};
-use crate::value::{Map, Value};
 use petgraph::graph::NodeIndex;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -580,17 +579,4 @@ fn decode(
 ) -> Result<PluginConfig, StepError> {
     plugins::decode(kind, plugin, cx.node.span, config)
         .map_err(|diags| StepError::new(cx.shared.render(&diags)))
-}
-
-/// The generated data as HCL sees it in `build.*`.
-pub fn build_object(name: &str, generated: &BTreeMap<String, String>) -> Value {
-    let mut b = Map::new();
-    b.insert("name".into(), Value::String(name.to_string()));
-    for field in crate::config::BUILD_TIME_FIELDS {
-        b.insert((*field).into(), Value::Unknown(crate::value::Type::String));
-    }
-    for (k, v) in generated {
-        b.insert(k.clone(), Value::String(v.clone()));
-    }
-    Value::Object(b)
 }

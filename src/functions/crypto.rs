@@ -9,7 +9,8 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use sha2::Digest;
 use std::fmt::Write;
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hexadecimal, as Go's `%x` prints a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
         .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {

@@ -8,6 +8,7 @@ mod args;
 mod collection;
 mod conversion;
 mod crypto;
+pub(crate) use crypto::hex;
 mod datetime;
 mod encoding;
 mod filesystem;
