@@ -49,20 +49,36 @@ fn intervals(events: &[Json], kind: &str) -> Vec<(String, f64, f64)> {
     out
 }
 
-fn sleepers(n: usize, seconds: u32) -> String {
+/// A template: one `source` block per `(type, name, body)` and one build using them all, with
+/// `steps` inside it.
+fn template(sources: &[(&str, String, String)], steps: &str) -> String {
     let mut t = String::new();
     let mut names = Vec::new();
-    for i in 0..n {
-        t.push_str(&format!(
-            "source \"null\" \"s{i}\" {{\n  communicator = \"none\"\n}}\n"
-        ));
-        names.push(format!("\"source.null.s{i}\""));
+    for (kind, name, body) in sources {
+        t.push_str(&format!("source \"{kind}\" \"{name}\" {{\n{body}}}\n"));
+        names.push(format!("\"source.{kind}.{name}\""));
     }
     t.push_str(&format!(
-        "build {{\n  sources = [{}]\n  provisioner \"shell-local\" {{\n    inline = [\"sleep {seconds}\"]\n  }}\n}}\n",
+        "build {{\n  sources = [{}]\n{steps}}}\n",
         names.join(", ")
     ));
     t
+}
+
+/// `n` null sources, each sleeping `seconds` in a shell-local provisioner.
+fn sleepers(n: usize, seconds: u32) -> String {
+    let sources: Vec<_> = (0..n)
+        .map(|i| {
+            (
+                "null",
+                format!("s{i}"),
+                "  communicator = \"none\"\n".to_string(),
+            )
+        })
+        .collect();
+    let steps =
+        format!("  provisioner \"shell-local\" {{\n    inline = [\"sleep {seconds}\"]\n  }}\n");
+    template(&sources, &steps)
 }
 
 #[test]
@@ -969,23 +985,19 @@ fn run_counted(text: &str, limits: kiln::exec::Limits) -> CounterState {
         .unwrap()
 }
 
+/// `per_region` amazon-ebs sources in each region.
 fn fleet(regions: &[&str], per_region: usize) -> String {
-    let mut t = String::new();
-    let mut names = Vec::new();
+    let mut sources = Vec::new();
     for region in regions {
         for i in 0..per_region {
             let name = format!("{region}-{i}");
-            t.push_str(&format!(
-                "source \"amazon-ebs\" \"{name}\" {{\n  region = \"{region}\"\n  source_ami = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  ssh_username = \"ubuntu\"\n  ami_name = \"{name}\"\n}}\n"
-            ));
-            names.push(format!("\"source.amazon-ebs.{name}\""));
+            let body = format!(
+                "  region = \"{region}\"\n  source_ami = \"ami-12345678\"\n  instance_type = \"t3.micro\"\n  ssh_username = \"ubuntu\"\n  ami_name = \"{name}\"\n"
+            );
+            sources.push(("amazon-ebs", name, body));
         }
     }
-    t.push_str(&format!(
-        "build {{\n  sources = [{}]\n}}\n",
-        names.join(", ")
-    ));
-    t
+    template(&sources, "")
 }
 
 #[test]
