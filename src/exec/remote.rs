@@ -168,16 +168,8 @@ pub async fn shell(cx: &StepContext<'_>, c: shell::Config) -> Result<(), StepErr
             remove(cx, &session, path, "env var file").await?;
         }
     }
-    if !c.pause_after.is_empty() {
-        cx.say(&format!(
-            "Pausing {} after this provisioner...",
-            c.pause_after
-        ));
-        cx.activity(&format!("pausing {}", c.pause_after));
-        tokio::select! {
-            _ = tokio::time::sleep(pause_after) => {}
-            _ = cx.cancel.cancelled() => return Err(StepError::cancelled()),
-        }
+    if !pause_after.is_zero() {
+        cx.pause(pause_after, "after this provisioner").await?;
     }
     Ok(())
 }

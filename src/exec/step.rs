@@ -74,6 +74,17 @@ impl StepContext<'_> {
             .line(self.target(), Some(&self.node.id), level, text);
     }
 
+    /// Say `Pausing <d> <why>...` and wait that long, unless the step is cancelled first.
+    pub async fn pause(&self, d: std::time::Duration, why: &str) -> Result<(), StepError> {
+        let d_text = super::duration::human(d);
+        self.say(&format!("Pausing {d_text} {why}..."));
+        self.activity(&format!("pausing {d_text}"));
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.cancel.cancelled() => Err(StepError::cancelled()),
+        }
+    }
+
     /// Say what the step is waiting on, for the status line.
     pub fn activity(&self, text: &str) {
         self.shared.set_activity(self.index, text);
@@ -177,47 +188,7 @@ async fn launch(cx: &StepContext<'_>) -> Result<(), StepError> {
     }
     let artifact = match decoded {
         PluginConfig::Null(c) if c.communicator != "none" => {
-            let target = ssh_target(cx, &c)?;
-            if !c.pause_before_connecting.is_empty() {
-                let pause = parse_go(&c.pause_before_connecting)
-                    .map_err(|e| StepError::new(format!("pause_before_connecting: {e}")))?;
-                cx.say(&format!(
-                    "Pausing {} before connecting...",
-                    super::duration::human(pause)
-                ));
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = cx.cancel.cancelled() => return Err(StepError::cancelled()),
-                }
-            }
-            cx.say(&format!(
-                "Using SSH communicator to connect: {}",
-                target.host
-            ));
-            cx.say("Waiting for SSH to become available...");
-            cx.activity(&format!("waiting for SSH on {}", target.address()));
-            let connection =
-                super::ssh::connect(&target, cx.cancel)
-                    .await
-                    .map_err(|e| match e {
-                        super::ssh::Error::Cancelled => StepError::cancelled(),
-                        e => StepError::new(e.to_string()),
-                    })?;
-            cx.say("Connected to SSH!");
-            generated.insert("ID".into(), "Null".into());
-            generated.insert("ConnType".into(), "ssh".into());
-            generated.insert("Host".into(), target.host.clone());
-            generated.insert("Port".into(), target.port.to_string());
-            generated.insert("User".into(), target.user.clone());
-            generated.insert("Password".into(), c.ssh_password.clone());
-            let key = match &target.auth {
-                super::ssh::Auth::Key { text, .. } => text.clone(),
-                _ => String::new(),
-            };
-            generated.insert("SSHPrivateKey".into(), key);
-            generated.insert("SSHPublicKey".into(), String::new());
-            generated.insert("WinRMPassword".into(), c.winrm_password.clone());
-            cx.shared.session(session).ssh = Some(std::sync::Arc::new(connection));
+            connect(cx, &c, &mut generated).await?;
             Artifact::null()
         }
         // Without a communicator there is no host to tell; Packer shows `<unknown>`.
@@ -252,6 +223,53 @@ async fn launch(cx: &StepContext<'_>) -> Result<(), StepError> {
     let mut state = cx.shared.session(session);
     state.generated = generated;
     state.builder_artifact = Some(artifact);
+    Ok(())
+}
+
+/// The null builder with a communicator: connect over SSH as Packer does, keep the connection
+/// in the session and record the connection's generated data.
+async fn connect(
+    cx: &StepContext<'_>,
+    c: &crate::plugins::null::Config,
+    generated: &mut BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let target = ssh_target(cx, c)?;
+    if !c.pause_before_connecting.is_empty() {
+        let pause = parse_go(&c.pause_before_connecting)
+            .map_err(|e| StepError::new(format!("pause_before_connecting: {e}")))?;
+        cx.pause(pause, "before connecting").await?;
+    }
+    cx.say(&format!(
+        "Using SSH communicator to connect: {}",
+        target.host
+    ));
+    cx.say("Waiting for SSH to become available...");
+    cx.activity(&format!("waiting for SSH on {}", target.address()));
+    let connection = super::ssh::connect(&target, cx.cancel)
+        .await
+        .map_err(|e| match e {
+            super::ssh::Error::Cancelled => StepError::cancelled(),
+            e => StepError::new(e.to_string()),
+        })?;
+    cx.say("Connected to SSH!");
+    generated.insert("ID".into(), "Null".into());
+    generated.insert("ConnType".into(), "ssh".into());
+    generated.insert("Host".into(), target.host.clone());
+    generated.insert("Port".into(), target.port.to_string());
+    generated.insert("User".into(), target.user.clone());
+    generated.insert("Password".into(), c.ssh_password.clone());
+    let key = match &target.auth {
+        super::ssh::Auth::Key { text, .. } => text.clone(),
+        _ => String::new(),
+    };
+    generated.insert("SSHPrivateKey".into(), key);
+    generated.insert("SSHPublicKey".into(), String::new());
+    generated.insert("WinRMPassword".into(), c.winrm_password.clone());
+    let session = cx
+        .node
+        .session
+        .ok_or_else(|| StepError::new("no session"))?;
+    cx.shared.session(session).ssh = Some(std::sync::Arc::new(connection));
     Ok(())
 }
 
@@ -389,15 +407,7 @@ async fn provision(cx: &StepContext<'_>) -> Result<(), StepError> {
         .ok_or_else(|| StepError::new("no such provisioner"))?;
     if let Some(pause) = &step.pause_before {
         let pause = parse_go(pause).map_err(|e| StepError::new(format!("pause_before: {e}")))?;
-        cx.say(&format!(
-            "Pausing {} before the next provisioner...",
-            super::duration::human(pause)
-        ));
-        cx.activity(&format!("pausing {}", super::duration::human(pause)));
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = cx.cancel.cancelled() => return Err(StepError::cancelled()),
-        }
+        cx.pause(pause, "before the next provisioner").await?;
     }
     let timeout = match &step.timeout {
         Some(t) => Some(parse_go(t).map_err(|e| StepError::new(format!("timeout: {e}")))?),
