@@ -26,3 +26,11 @@ pub fn parse_template(file: FileId, text: &str) -> Result<Template, Vec<Diagnost
 pub fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
     lower::parse_expression(file, text)
 }
+
+/// Run only the pest grammar over a file, without lowering: for profiling the two apart
+/// (`examples/parse_loop.rs`).
+#[doc(hidden)]
+pub fn grammar_accepts(text: &str) -> bool {
+    use pest::Parser;
+    parser::HclParser::parse(parser::Rule::file, text).is_ok()
+}
