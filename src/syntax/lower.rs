@@ -32,7 +32,7 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let mut conditionals = 0usize;
-    for (i, b) in text.bytes().enumerate() {
+    let mut count = |i: usize, b: u8| -> Result<(), Diagnostic> {
         match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
@@ -56,8 +56,41 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
             }
             _ => {}
         }
+        Ok(())
+    };
+    // Every byte of every file passes here: eight at a time, only the few that count are looked at.
+    let mut words = text.as_bytes().chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut hits = brackets_and_questions(u64::from_le_bytes(
+            word.try_into().expect("chunks of eight bytes"),
+        ));
+        while hits != 0 {
+            let k = hits.trailing_zeros() as usize / 8;
+            count(at + k, word[k])?;
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    for (k, &b) in words.remainder().iter().enumerate() {
+        count(at + k, b)?;
     }
     Ok(STACK_BASE + deepest * STACK_PER_BRACKET + conditionals * STACK_PER_CONDITIONAL)
+}
+
+/// The high bit of each byte of `word` that is a bracket or `?`, and no other bit.
+fn brackets_and_questions(word: u64) -> u64 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let each = |byte: u8| u64::from_ne_bytes([byte; 8]);
+    // The high bit of each byte that is not zero: the low seven bits cannot carry out of it.
+    let nonzero = |v: u64| ((v & LOW) + LOW) | v;
+    // `(` and `)` differ in bit 0; `[` and `{`, like `]` and `}`, in bit 5.
+    let parens = (word & !each(0x01)) ^ each(b'(');
+    let folded = word | each(0x20);
+    let opening = folded ^ each(b'{');
+    let closing = folded ^ each(b'}');
+    let question = word ^ each(b'?');
+    !(nonzero(parens) & nonzero(opening) & nonzero(closing) & nonzero(question)) & !LOW
 }
 
 /// Run `parse` where at least `stack` bytes of stack remain, on a new stack if need be: pest
@@ -1096,5 +1129,29 @@ fn next_item_line(text: &str, at: usize) -> Option<usize> {
         if (c.is_alphabetic() || c == '_') && starts_item {
             return Some(pos);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_and_questions_marks_exactly_those_bytes_in_every_position() {
+        for b in 0..=u8::MAX {
+            let wanted = b"{[()]}?".contains(&b);
+            for k in 0..8 {
+                let mut word = [b'a'; 8];
+                word[k] = b;
+                let expected = if wanted { 0x80 << (8 * k) } else { 0 };
+                assert_eq!(
+                    brackets_and_questions(u64::from_le_bytes(word)),
+                    expected,
+                    "byte {b:#04x} at {k}"
+                );
+            }
+        }
+        let mixed = u64::from_le_bytes(*b"(\0?\xff]{)\x01");
+        assert_eq!(brackets_and_questions(mixed), 0x0080_8080_0080_0080);
     }
 }
