@@ -8,7 +8,7 @@ use super::parser::{HclParser, Rule};
 use super::template::{self, Flat};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 use std::collections::BTreeMap;
 
@@ -537,14 +537,20 @@ impl<'a> Lower<'a> {
 
     /// An expression's flat children: the operator chain, then perhaps a conditional tail.
     fn expression(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
-        let mut chain: Vec<Pair<Rule>> = pair.into_inner().collect();
-        let tail = match chain.last() {
-            Some(last) if last.as_rule() == Rule::conditional_tail => chain.pop(),
+        let mut chain = pair.into_inner();
+        let tail = match chain.clone().next_back() {
+            Some(last) if last.as_rule() == Rule::conditional_tail => {
+                chain.next_back();
+                Some(last)
+            }
             _ => None,
         };
-        let first = chain.first().expect("an expression has an operand");
-        let last = chain.last().expect("an expression has an operand");
-        let op_span = self.pair_span(first).to(self.pair_span(last));
+        let first = chain.peek().expect("an expression has an operand");
+        let last = chain
+            .clone()
+            .next_back()
+            .expect("an expression has an operand");
+        let op_span = self.pair_span(&first).to(self.pair_span(&last));
         // The chain and each operand count as a nesting level, as the evaluator's tree has them.
         let condition = self.nested(op_span, |lower| {
             lower.operation(chain, on_one_line, op_span)
@@ -570,31 +576,42 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// Operands with their prefix operators and suffixes, and the binary operators between them.
-    fn operation(&mut self, chain: Vec<Pair<Rule>>, on_one_line: bool, whole: Span) -> Expr {
-        // A chain of operators folds into a tree as deep as the chain is long.
-        let operators = chain
-            .iter()
-            .filter(|p| p.as_rule() == Rule::binary_op)
-            .count();
-        if self.depth + operators > MAX_EXPRESSION_DEPTH {
-            self.report_too_deep(whole);
-            return Expr {
-                kind: ExprKind::Null,
-                span: whole,
-            };
-        }
-        if on_one_line {
-            for w in chain.windows(2) {
-                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
-                self.forbid_newline(a.end, b.start);
+    /// Operands with their prefix operators and suffixes, and the binary operators between them,
+    /// folded by precedence (left-associative within a level) as they are read.
+    fn operation(&mut self, chain: Pairs<Rule>, on_one_line: bool, whole: Span) -> Expr {
+        // A chain of operators folds into a tree as deep as the chain is long; a chain has fewer
+        // operators than children, so only a long one needs them counted.
+        if self.depth + chain.len() > MAX_EXPRESSION_DEPTH {
+            let operators = chain
+                .clone()
+                .filter(|p| p.as_rule() == Rule::binary_op)
+                .count();
+            if self.depth + operators > MAX_EXPRESSION_DEPTH {
+                self.report_too_deep(whole);
+                return Expr {
+                    kind: ExprKind::Null,
+                    span: whole,
+                };
             }
         }
-        let mut operands: Vec<Expr> = Vec::new();
-        let mut operators: Vec<BinaryOp> = Vec::new();
+        // The end of the child before, to check the gap up to the next one.
+        let mut prev_end = None;
+        let mut gap_to = |lower: &mut Self, next: Span| {
+            if let Some(end) = prev_end.replace(next.end) {
+                if on_one_line {
+                    lower.forbid_newline(end, next.start);
+                }
+            }
+        };
+        // Left operands still waiting for their right side, each with its operator; their
+        // precedences rise from bottom to top.
+        let mut waiting: Vec<(Expr, BinaryOp)> = Vec::new();
+        let mut operand = None;
         let mut prefix: Vec<(UnaryOp, Span)> = Vec::new();
-        let mut chain = chain.into_iter().peekable();
+        let mut chain = chain.peekable();
         while let Some(child) = chain.next() {
+            let child_span = self.pair_span(&child);
+            gap_to(self, child_span);
             match child.as_rule() {
                 Rule::unary_op => {
                     let op = if child.as_str() == "-" {
@@ -602,38 +619,56 @@ impl<'a> Lower<'a> {
                     } else {
                         UnaryOp::Not
                     };
-                    prefix.push((op, self.pair_span(&child)));
+                    prefix.push((op, child_span));
                 }
-                Rule::binary_op => operators.push(binary_op(child.as_str())),
-                _ => {
-                    let mut steps = Vec::new();
-                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
-                        steps.push(step);
+                Rule::binary_op => {
+                    let op = binary_op(child.as_str());
+                    let mut rhs = operand
+                        .take()
+                        .expect("a binary operator follows an operand");
+                    while let Some((lhs, left)) =
+                        waiting.pop_if(|(_, left)| left.precedence() >= op.precedence())
+                    {
+                        rhs = binary(lhs, left, rhs);
                     }
-                    let term = self.pair_span(&child);
-                    let whole = steps.last().map_or(term, |s| term.to(self.pair_span(s)));
-                    let mut operand = self.nested(whole, |lower| {
-                        lower.postfix_term(child, steps, on_one_line, whole)
+                    waiting.push((rhs, op));
+                }
+                _ => {
+                    let steps = chain.clone();
+                    let mut whole = child_span;
+                    let mut count = 0;
+                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
+                        let step_span = self.pair_span(&step);
+                        gap_to(self, step_span);
+                        whole = whole.to(step_span);
+                        count += 1;
+                    }
+                    let mut term = self.nested(whole, |lower| {
+                        lower.postfix_term(child, steps.take(count), on_one_line, whole)
                     });
                     while let Some((op, op_span)) = prefix.pop() {
-                        let span = op_span.to(operand.span);
-                        operand = Expr {
-                            kind: ExprKind::Unary(op, Box::new(operand)),
+                        let span = op_span.to(term.span);
+                        term = Expr {
+                            kind: ExprKind::Unary(op, Box::new(term)),
                             span,
                         };
                     }
-                    operands.push(operand);
+                    operand = Some(term);
                 }
             }
         }
-        fold_binary(operands, operators)
+        let mut rhs = operand.expect("an operation ends with an operand");
+        while let Some((lhs, op)) = waiting.pop() {
+            rhs = binary(lhs, op, rhs);
+        }
+        rhs
     }
 
     /// A term with its index, attribute and splat suffixes.
-    fn postfix_term(
+    fn postfix_term<'i>(
         &mut self,
-        term: Pair<Rule>,
-        steps: Vec<Pair<Rule>>,
+        term: Pair<'i, Rule>,
+        steps: impl ExactSizeIterator<Item = Pair<'i, Rule>>,
         on_one_line: bool,
         whole: Span,
     ) -> Expr {
@@ -1034,37 +1069,13 @@ fn binary_op(symbol: &str) -> BinaryOp {
     }
 }
 
-/// Fold operands and operators by precedence, left-associative within a level.
-fn fold_binary(operands: Vec<Expr>, operators: Vec<BinaryOp>) -> Expr {
-    let mut operands = operands.into_iter();
-    let first = operands.next().expect("an operation has an operand");
-    let mut rest = operators.into_iter().zip(operands).peekable();
-    climb(first, &mut rest, 0)
-}
-
-fn climb(
-    mut lhs: Expr,
-    rest: &mut std::iter::Peekable<impl Iterator<Item = (BinaryOp, Expr)>>,
-    min: u8,
-) -> Expr {
-    while let Some(&(op, _)) = rest.peek() {
-        if op.precedence() < min {
-            break;
-        }
-        let (op, mut rhs) = rest.next().expect("peeked");
-        while let Some(&(next, _)) = rest.peek() {
-            if next.precedence() <= op.precedence() {
-                break;
-            }
-            rhs = climb(rhs, rest, next.precedence());
-        }
-        let span = lhs.span.to(rhs.span);
-        lhs = Expr {
-            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-            span,
-        };
+/// `lhs op rhs`, spanning both.
+fn binary(lhs: Expr, op: BinaryOp, rhs: Expr) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+        span,
     }
-    lhs
 }
 
 fn close_splat(source: Expr, each: Vec<Traversal>, full: bool, span: Span) -> Expr {
