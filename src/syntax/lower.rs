@@ -861,7 +861,14 @@ impl<'a> Lower<'a> {
 
     /// A quoted template (or a template file): its parts, escapes decoded, directives nested.
     pub(super) fn template(&mut self, pair: Pair<Rule>, heredoc: bool) -> Template {
-        let flat = self.flat_parts(pair.into_inner());
+        let parts = pair.into_inner();
+        // Most strings are one literal: nothing to collect, strip or nest.
+        if parts.len() == 1 {
+            if let Some((text, span)) = parts.peek().and_then(|only| self.literal(&only)) {
+                return template::plain(text, span, heredoc);
+            }
+        }
+        let flat = self.flat_parts(parts);
         template::build(self, flat, heredoc)
     }
 
@@ -871,10 +878,7 @@ impl<'a> Lower<'a> {
         let flush = open
             .into_inner()
             .any(|p| p.as_rule() == Rule::heredoc_flush);
-        let parts: Vec<Pair<Rule>> = inner
-            .filter(|p| p.as_rule() != Rule::heredoc_close)
-            .collect();
-        let mut flat = self.flat_parts(parts.into_iter());
+        let mut flat = self.flat_parts(inner.filter(|p| p.as_rule() != Rule::heredoc_close));
         if flush {
             template::flush_heredoc(&mut flat);
         }
@@ -884,16 +888,12 @@ impl<'a> Lower<'a> {
     fn flat_parts<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Flat> {
         let mut flat = Vec::new();
         for part in pairs {
+            if let Some((text, span)) = self.literal(&part) {
+                template::push_literal(&mut flat, text, span);
+                continue;
+            }
             let span = self.pair_span(&part);
             match part.as_rule() {
-                Rule::quoted_literal => {
-                    let text = template::unescape_quoted(self, part.as_str(), span);
-                    template::push_literal(&mut flat, text, span);
-                }
-                Rule::heredoc_text | Rule::heredoc_newline | Rule::template_file_literal => {
-                    let text = template::unescape_markers(part.as_str());
-                    template::push_literal(&mut flat, text, span);
-                }
                 Rule::template_interp => {
                     let mut inner = part.into_inner();
                     let open = inner.next().expect("an interpolation opens");
@@ -931,6 +931,19 @@ impl<'a> Lower<'a> {
             }
         }
         flat
+    }
+
+    /// A literal part's text, escapes decoded, and its span; `None` for any other part.
+    fn literal(&mut self, part: &Pair<Rule>) -> Option<(String, Span)> {
+        let span = self.pair_span(part);
+        let text = match part.as_rule() {
+            Rule::quoted_literal => template::unescape_quoted(self, part.as_str(), span),
+            Rule::heredoc_text | Rule::heredoc_newline | Rule::template_file_literal => {
+                template::unescape_markers(part.as_str())
+            }
+            _ => return None,
+        };
+        Some((text, span))
     }
 
     fn directive(&mut self, pair: Pair<Rule>) -> template::Directive {
