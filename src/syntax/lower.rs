@@ -272,6 +272,13 @@ impl<'a> Lower<'a> {
         self.span(self.base + s.start(), self.base + s.end())
     }
 
+    /// The span from the first of `pairs` to the last, without making a `Pair` of either.
+    fn pairs_span(&self, pairs: &Pairs<Rule>) -> Span {
+        let text = pairs.as_str();
+        let start = text.as_ptr() as usize - pairs.get_input().as_ptr() as usize;
+        self.span(self.base + start, self.base + start + text.len())
+    }
+
     fn ident(&self, pair: Pair<Rule>) -> Ident {
         Ident {
             name: pair.as_str().to_string(),
@@ -538,19 +545,14 @@ impl<'a> Lower<'a> {
     /// An expression's flat children: the operator chain, then perhaps a conditional tail.
     fn expression(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
         let mut chain = pair.into_inner();
-        let tail = match chain.clone().next_back() {
-            Some(last) if last.as_rule() == Rule::conditional_tail => {
-                chain.next_back();
-                Some(last)
-            }
-            _ => None,
-        };
-        let first = chain.peek().expect("an expression has an operand");
-        let last = chain
+        let tail = chain
             .clone()
             .next_back()
-            .expect("an expression has an operand");
-        let op_span = self.pair_span(&first).to(self.pair_span(&last));
+            .filter(|last| last.as_rule() == Rule::conditional_tail);
+        if tail.is_some() {
+            chain.next_back();
+        }
+        let op_span = self.pairs_span(&chain);
         // The chain and each operand count as a nesting level, as the evaluator's tree has them.
         let condition = self.nested(op_span, |lower| {
             lower.operation(chain, on_one_line, op_span)
