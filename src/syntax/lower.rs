@@ -8,7 +8,7 @@ use super::parser::{HclParser, Rule};
 use super::template::{self, Flat};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 use std::collections::BTreeMap;
 
@@ -32,7 +32,7 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let mut conditionals = 0usize;
-    for (i, b) in text.bytes().enumerate() {
+    let mut count = |i: usize, b: u8| -> Result<(), Diagnostic> {
         match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
@@ -56,8 +56,41 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
             }
             _ => {}
         }
+        Ok(())
+    };
+    // Every byte of every file passes here: eight at a time, only the few that count are looked at.
+    let mut words = text.as_bytes().chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut hits = brackets_and_questions(u64::from_le_bytes(
+            word.try_into().expect("chunks of eight bytes"),
+        ));
+        while hits != 0 {
+            let k = hits.trailing_zeros() as usize / 8;
+            count(at + k, word[k])?;
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    for (k, &b) in words.remainder().iter().enumerate() {
+        count(at + k, b)?;
     }
     Ok(STACK_BASE + deepest * STACK_PER_BRACKET + conditionals * STACK_PER_CONDITIONAL)
+}
+
+/// The high bit of each byte of `word` that is a bracket or `?`, and no other bit.
+fn brackets_and_questions(word: u64) -> u64 {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let each = |byte: u8| u64::from_ne_bytes([byte; 8]);
+    // The high bit of each byte that is not zero: the low seven bits cannot carry out of it.
+    let nonzero = |v: u64| ((v & LOW) + LOW) | v;
+    // `(` and `)` differ in bit 0; `[` and `{`, like `]` and `}`, in bit 5.
+    let parens = (word & !each(0x01)) ^ each(b'(');
+    let folded = word | each(0x20);
+    let opening = folded ^ each(b'{');
+    let closing = folded ^ each(b'}');
+    let question = word ^ each(b'?');
+    !(nonzero(parens) & nonzero(opening) & nonzero(closing) & nonzero(question)) & !LOW
 }
 
 /// Run `parse` where at least `stack` bytes of stack remain, on a new stack if need be: pest
@@ -237,6 +270,13 @@ impl<'a> Lower<'a> {
     pub(super) fn pair_span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         self.span(self.base + s.start(), self.base + s.end())
+    }
+
+    /// The span from the first of `pairs` to the last, without making a `Pair` of either.
+    fn pairs_span(&self, pairs: &Pairs<Rule>) -> Span {
+        let text = pairs.as_str();
+        let start = text.as_ptr() as usize - pairs.get_input().as_ptr() as usize;
+        self.span(self.base + start, self.base + start + text.len())
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -504,14 +544,15 @@ impl<'a> Lower<'a> {
 
     /// An expression's flat children: the operator chain, then perhaps a conditional tail.
     fn expression(&mut self, pair: Pair<Rule>, on_one_line: bool, span: Span) -> Expr {
-        let mut chain: Vec<Pair<Rule>> = pair.into_inner().collect();
-        let tail = match chain.last() {
-            Some(last) if last.as_rule() == Rule::conditional_tail => chain.pop(),
-            _ => None,
-        };
-        let first = chain.first().expect("an expression has an operand");
-        let last = chain.last().expect("an expression has an operand");
-        let op_span = self.pair_span(first).to(self.pair_span(last));
+        let mut chain = pair.into_inner();
+        let tail = chain
+            .clone()
+            .next_back()
+            .filter(|last| last.as_rule() == Rule::conditional_tail);
+        if tail.is_some() {
+            chain.next_back();
+        }
+        let op_span = self.pairs_span(&chain);
         // The chain and each operand count as a nesting level, as the evaluator's tree has them.
         let condition = self.nested(op_span, |lower| {
             lower.operation(chain, on_one_line, op_span)
@@ -537,31 +578,42 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// Operands with their prefix operators and suffixes, and the binary operators between them.
-    fn operation(&mut self, chain: Vec<Pair<Rule>>, on_one_line: bool, whole: Span) -> Expr {
-        // A chain of operators folds into a tree as deep as the chain is long.
-        let operators = chain
-            .iter()
-            .filter(|p| p.as_rule() == Rule::binary_op)
-            .count();
-        if self.depth + operators > MAX_EXPRESSION_DEPTH {
-            self.report_too_deep(whole);
-            return Expr {
-                kind: ExprKind::Null,
-                span: whole,
-            };
-        }
-        if on_one_line {
-            for w in chain.windows(2) {
-                let (a, b) = (self.pair_span(&w[0]), self.pair_span(&w[1]));
-                self.forbid_newline(a.end, b.start);
+    /// Operands with their prefix operators and suffixes, and the binary operators between them,
+    /// folded by precedence (left-associative within a level) as they are read.
+    fn operation(&mut self, chain: Pairs<Rule>, on_one_line: bool, whole: Span) -> Expr {
+        // A chain of operators folds into a tree as deep as the chain is long; a chain has fewer
+        // operators than children, so only a long one needs them counted.
+        if self.depth + chain.len() > MAX_EXPRESSION_DEPTH {
+            let operators = chain
+                .clone()
+                .filter(|p| p.as_rule() == Rule::binary_op)
+                .count();
+            if self.depth + operators > MAX_EXPRESSION_DEPTH {
+                self.report_too_deep(whole);
+                return Expr {
+                    kind: ExprKind::Null,
+                    span: whole,
+                };
             }
         }
-        let mut operands: Vec<Expr> = Vec::new();
-        let mut operators: Vec<BinaryOp> = Vec::new();
+        // The end of the child before, to check the gap up to the next one.
+        let mut prev_end = None;
+        let mut gap_to = |lower: &mut Self, next: Span| {
+            if let Some(end) = prev_end.replace(next.end) {
+                if on_one_line {
+                    lower.forbid_newline(end, next.start);
+                }
+            }
+        };
+        // Left operands still waiting for their right side, each with its operator; their
+        // precedences rise from bottom to top.
+        let mut waiting: Vec<(Expr, BinaryOp)> = Vec::new();
+        let mut operand = None;
         let mut prefix: Vec<(UnaryOp, Span)> = Vec::new();
-        let mut chain = chain.into_iter().peekable();
+        let mut chain = chain.peekable();
         while let Some(child) = chain.next() {
+            let child_span = self.pair_span(&child);
+            gap_to(self, child_span);
             match child.as_rule() {
                 Rule::unary_op => {
                     let op = if child.as_str() == "-" {
@@ -569,38 +621,56 @@ impl<'a> Lower<'a> {
                     } else {
                         UnaryOp::Not
                     };
-                    prefix.push((op, self.pair_span(&child)));
+                    prefix.push((op, child_span));
                 }
-                Rule::binary_op => operators.push(binary_op(child.as_str())),
-                _ => {
-                    let mut steps = Vec::new();
-                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
-                        steps.push(step);
+                Rule::binary_op => {
+                    let op = binary_op(child.as_str());
+                    let mut rhs = operand
+                        .take()
+                        .expect("a binary operator follows an operand");
+                    while let Some((lhs, left)) =
+                        waiting.pop_if(|(_, left)| left.precedence() >= op.precedence())
+                    {
+                        rhs = binary(lhs, left, rhs);
                     }
-                    let term = self.pair_span(&child);
-                    let whole = steps.last().map_or(term, |s| term.to(self.pair_span(s)));
-                    let mut operand = self.nested(whole, |lower| {
-                        lower.postfix_term(child, steps, on_one_line, whole)
+                    waiting.push((rhs, op));
+                }
+                _ => {
+                    let steps = chain.clone();
+                    let mut whole = child_span;
+                    let mut count = 0;
+                    while let Some(step) = chain.next_if(|p| is_postfix(p.as_rule())) {
+                        let step_span = self.pair_span(&step);
+                        gap_to(self, step_span);
+                        whole = whole.to(step_span);
+                        count += 1;
+                    }
+                    let mut term = self.nested(whole, |lower| {
+                        lower.postfix_term(child, steps.take(count), on_one_line, whole)
                     });
                     while let Some((op, op_span)) = prefix.pop() {
-                        let span = op_span.to(operand.span);
-                        operand = Expr {
-                            kind: ExprKind::Unary(op, Box::new(operand)),
+                        let span = op_span.to(term.span);
+                        term = Expr {
+                            kind: ExprKind::Unary(op, Box::new(term)),
                             span,
                         };
                     }
-                    operands.push(operand);
+                    operand = Some(term);
                 }
             }
         }
-        fold_binary(operands, operators)
+        let mut rhs = operand.expect("an operation ends with an operand");
+        while let Some((lhs, op)) = waiting.pop() {
+            rhs = binary(lhs, op, rhs);
+        }
+        rhs
     }
 
     /// A term with its index, attribute and splat suffixes.
-    fn postfix_term(
+    fn postfix_term<'i>(
         &mut self,
-        term: Pair<Rule>,
-        steps: Vec<Pair<Rule>>,
+        term: Pair<'i, Rule>,
+        steps: impl ExactSizeIterator<Item = Pair<'i, Rule>>,
         on_one_line: bool,
         whole: Span,
     ) -> Expr {
@@ -793,7 +863,14 @@ impl<'a> Lower<'a> {
 
     /// A quoted template (or a template file): its parts, escapes decoded, directives nested.
     pub(super) fn template(&mut self, pair: Pair<Rule>, heredoc: bool) -> Template {
-        let flat = self.flat_parts(pair.into_inner());
+        let parts = pair.into_inner();
+        // Most strings are one literal: nothing to collect, strip or nest.
+        if parts.len() == 1 {
+            if let Some((text, span)) = parts.peek().and_then(|only| self.literal(&only)) {
+                return template::plain(text, span, heredoc);
+            }
+        }
+        let flat = self.flat_parts(parts);
         template::build(self, flat, heredoc)
     }
 
@@ -803,10 +880,7 @@ impl<'a> Lower<'a> {
         let flush = open
             .into_inner()
             .any(|p| p.as_rule() == Rule::heredoc_flush);
-        let parts: Vec<Pair<Rule>> = inner
-            .filter(|p| p.as_rule() != Rule::heredoc_close)
-            .collect();
-        let mut flat = self.flat_parts(parts.into_iter());
+        let mut flat = self.flat_parts(inner.filter(|p| p.as_rule() != Rule::heredoc_close));
         if flush {
             template::flush_heredoc(&mut flat);
         }
@@ -816,16 +890,12 @@ impl<'a> Lower<'a> {
     fn flat_parts<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Flat> {
         let mut flat = Vec::new();
         for part in pairs {
+            if let Some((text, span)) = self.literal(&part) {
+                template::push_literal(&mut flat, text, span);
+                continue;
+            }
             let span = self.pair_span(&part);
             match part.as_rule() {
-                Rule::quoted_literal => {
-                    let text = template::unescape_quoted(self, part.as_str(), span);
-                    template::push_literal(&mut flat, text, span);
-                }
-                Rule::heredoc_text | Rule::heredoc_newline | Rule::template_file_literal => {
-                    let text = template::unescape_markers(part.as_str());
-                    template::push_literal(&mut flat, text, span);
-                }
                 Rule::template_interp => {
                     let mut inner = part.into_inner();
                     let open = inner.next().expect("an interpolation opens");
@@ -863,6 +933,19 @@ impl<'a> Lower<'a> {
             }
         }
         flat
+    }
+
+    /// A literal part's text, escapes decoded, and its span; `None` for any other part.
+    fn literal(&mut self, part: &Pair<Rule>) -> Option<(String, Span)> {
+        let span = self.pair_span(part);
+        let text = match part.as_rule() {
+            Rule::quoted_literal => template::unescape_quoted(self, part.as_str(), span),
+            Rule::heredoc_text | Rule::heredoc_newline | Rule::template_file_literal => {
+                template::unescape_markers(part.as_str())
+            }
+            _ => return None,
+        };
+        Some((text, span))
     }
 
     fn directive(&mut self, pair: Pair<Rule>) -> template::Directive {
@@ -1001,37 +1084,13 @@ fn binary_op(symbol: &str) -> BinaryOp {
     }
 }
 
-/// Fold operands and operators by precedence, left-associative within a level.
-fn fold_binary(operands: Vec<Expr>, operators: Vec<BinaryOp>) -> Expr {
-    let mut operands = operands.into_iter();
-    let first = operands.next().expect("an operation has an operand");
-    let mut rest = operators.into_iter().zip(operands).peekable();
-    climb(first, &mut rest, 0)
-}
-
-fn climb(
-    mut lhs: Expr,
-    rest: &mut std::iter::Peekable<impl Iterator<Item = (BinaryOp, Expr)>>,
-    min: u8,
-) -> Expr {
-    while let Some(&(op, _)) = rest.peek() {
-        if op.precedence() < min {
-            break;
-        }
-        let (op, mut rhs) = rest.next().expect("peeked");
-        while let Some(&(next, _)) = rest.peek() {
-            if next.precedence() <= op.precedence() {
-                break;
-            }
-            rhs = climb(rhs, rest, next.precedence());
-        }
-        let span = lhs.span.to(rhs.span);
-        lhs = Expr {
-            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-            span,
-        };
+/// `lhs op rhs`, spanning both.
+fn binary(lhs: Expr, op: BinaryOp, rhs: Expr) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+        span,
     }
-    lhs
 }
 
 fn close_splat(source: Expr, each: Vec<Traversal>, full: bool, span: Span) -> Expr {
@@ -1096,5 +1155,29 @@ fn next_item_line(text: &str, at: usize) -> Option<usize> {
         if (c.is_alphabetic() || c == '_') && starts_item {
             return Some(pos);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_and_questions_marks_exactly_those_bytes_in_every_position() {
+        for b in 0..=u8::MAX {
+            let wanted = b"{[()]}?".contains(&b);
+            for k in 0..8 {
+                let mut word = [b'a'; 8];
+                word[k] = b;
+                let expected = if wanted { 0x80 << (8 * k) } else { 0 };
+                assert_eq!(
+                    brackets_and_questions(u64::from_le_bytes(word)),
+                    expected,
+                    "byte {b:#04x} at {k}"
+                );
+            }
+        }
+        let mixed = u64::from_le_bytes(*b"(\0?\xff]{)\x01");
+        assert_eq!(brackets_and_questions(mixed), 0x0080_8080_0080_0080);
     }
 }

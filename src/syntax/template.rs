@@ -129,7 +129,7 @@ pub(super) fn unescape_quoted(lower: &mut Lower, raw: &str, span: Span) -> Strin
                     }
                 }
             }
-            '$' | '%' if raw[i + 1..].starts_with(&format!("{c}{{")) => {
+            '$' | '%' if raw.as_bytes()[i + 1..].starts_with(&[c as u8, b'{']) => {
                 // `$${` and `%%{` are the escaped forms of `${` and `%{`.
                 out.push(c);
                 out.push('{');
@@ -192,17 +192,27 @@ pub(super) fn flush_heredoc(flat: &mut [Flat]) {
     }
 }
 
+/// A template of plain text.
+pub(super) fn plain(text: String, span: Span, heredoc: bool) -> Template {
+    let parts = if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![TemplatePart::Literal(text, span)]
+    };
+    Template { parts, heredoc }
+}
+
 /// Apply strip markers, nest directives, and join adjacent literals.
 pub(super) fn build(lower: &mut Lower, mut flat: Vec<Flat>, heredoc: bool) -> Template {
     // Plain text, the usual template, has nothing to strip or nest.
     if flat.len() <= 1 && flat.iter().all(|part| matches!(part, Flat::Literal(..))) {
-        let parts = match flat.pop() {
-            Some(Flat::Literal(text, span)) if !text.is_empty() => {
-                vec![TemplatePart::Literal(text, span)]
-            }
-            _ => Vec::new(),
+        return match flat.pop() {
+            Some(Flat::Literal(text, span)) => plain(text, span, heredoc),
+            _ => Template {
+                parts: Vec::new(),
+                heredoc,
+            },
         };
-        return Template { parts, heredoc };
     }
     strip(&mut flat);
     flat.retain(|part| !matches!(part, Flat::Literal(text, _) if text.is_empty()));
