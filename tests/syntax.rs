@@ -453,6 +453,28 @@ fn crlf_no_final_newline_empty_and_unicode_files_parse() {
 }
 
 #[test]
+fn an_unterminated_heredoc_is_named_by_its_own_opener() {
+    let dir = crate::test::repo_root().join("fuzz/regressions");
+    let text = std::fs::read_to_string(dir.join("unterminated-heredoc-after-heredoc-text.pkr.hcl"))
+        .expect("regression input");
+    // A heredoc that closes is skipped whole; the one left open is the second, and a `<<`
+    // in a heredoc's text is no opener.
+    let two = "a = <<EOT\nx <<EOF\nEOT\nb = <<-EOF\n  y\n";
+    for (text, opener, marker) in [(text.as_str(), "<<T", "`T`"), (two, "<<-EOF", "`EOF`")] {
+        let diags = syntax::parse(FileId(0), text).expect_err("the heredoc is unterminated");
+        let span = diags[0].span.expect("the diagnostic has a span");
+        let (start, end) = (span.start as usize, span.end as usize);
+        assert!(
+            end <= text.len(),
+            "{span:?} is past the {} bytes of {text:?}",
+            text.len()
+        );
+        assert_eq!(&text[start..end], opener);
+        assert!(diags[0].message.contains(marker), "{}", diags[0].message);
+    }
+}
+
+#[test]
 fn deep_nesting_is_a_diagnostic_not_a_stack_overflow() {
     let dir = crate::test::repo_root().join("fuzz/regressions");
     for name in [

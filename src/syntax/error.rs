@@ -38,11 +38,10 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
         Rule::heredoc_close,
     ]) && found.is_end()
     {
-        let marker = heredoc_marker(&text[..at]).unwrap_or("EOT");
-        let open = text[..at].rfind("<<").map_or(span, |o| {
-            let flush = usize::from(text[o + 2..].starts_with('-'));
-            Span::new(file, o, o + 2 + flush + marker.len())
-        });
+        let (open, marker) = match unterminated_heredoc(&text[..at]) {
+            Some((open, marker)) => (Span::new(file, open.start, open.end), marker),
+            None => (span, "EOT"),
+        };
         return Diagnostic::error(
             open,
             format!("unterminated heredoc: no line ends it with `{marker}`"),
@@ -342,14 +341,42 @@ fn item_name(text: &str, at: usize) -> String {
     line[..end].to_string()
 }
 
-/// The marker of the innermost heredoc opened before the end of `text`.
-fn heredoc_marker(text: &str) -> Option<&str> {
-    let open = text.rfind("<<")?;
-    let rest = text[open + 2..].trim_start_matches('-');
-    let end = rest
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(rest.len());
-    (end > 0).then(|| &rest[..end])
+/// The opener (`<<EOT` or `<<-EOT`, as a byte range) and marker of the first heredoc in `text`
+/// that no later line closes. Heredocs that close are skipped whole, so a `<<` inside one's
+/// text is never taken for an opener.
+fn unterminated_heredoc(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find("<<") {
+        let open = from + found;
+        let flush = usize::from(text[open + 2..].starts_with('-'));
+        let marker_start = open + 2 + flush;
+        let rest = &text[marker_start..];
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        let marker = &rest[..len];
+        let after = &rest[len..];
+        let newline = if after.starts_with("\r\n") {
+            2
+        } else {
+            usize::from(after.starts_with('\n'))
+        };
+        if len == 0 || newline == 0 {
+            from = open + 2;
+            continue;
+        }
+        let mut line_start = marker_start + len + newline;
+        let close = text[line_start..].split_inclusive('\n').find_map(|line| {
+            let end = line_start + line.len();
+            line_start = end;
+            (line.trim_matches([' ', '\t', '\r', '\n']) == marker).then_some(end)
+        });
+        match close {
+            Some(end) => from = end,
+            None => return Some((open..marker_start + len, marker)),
+        }
+    }
+    None
 }
 
 /// How a rule reads in "expected ..." messages; `None` for rules that say nothing useful.
