@@ -472,6 +472,14 @@ fn an_unterminated_heredoc_is_named_by_its_own_opener() {
         assert_eq!(&text[start..end], opener);
         assert!(diags[0].message.contains(marker), "{}", diags[0].message);
     }
+    // A heredoc that closed is not blamed for a block left open after it.
+    let closed = "locals {\n  script = <<EOT\necho hi\nEOT\n";
+    let diags = syntax::parse(FileId(0), closed).expect_err("the block is unclosed");
+    assert!(
+        diags[0].message.starts_with("unclosed block"),
+        "{}",
+        diags[0].message
+    );
 }
 
 #[test]

@@ -32,18 +32,19 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
     let span = Span::new(file, at, at + found.len);
     let has = |rules: &[Rule]| positives.iter().any(|p| rules.contains(p));
 
-    if has(&[
+    // pest lists the heredoc rules at the end of a file after a heredoc that did close, too:
+    // only a heredoc no line closes is reported as one.
+    let heredoc_open = has(&[
         Rule::heredoc_text,
         Rule::heredoc_newline,
         Rule::heredoc_close,
-    ]) && found.is_end()
+    ]) && found.is_end();
+    if let Some((open, marker)) = heredoc_open
+        .then(|| unterminated_heredoc(&text[..at]))
+        .flatten()
     {
-        let (open, marker) = match unterminated_heredoc(&text[..at]) {
-            Some((open, marker)) => (Span::new(file, open.start, open.end), marker),
-            None => (span, "EOT"),
-        };
         return Diagnostic::error(
-            open,
+            Span::new(file, open.start, open.end),
             format!("unterminated heredoc: no line ends it with `{marker}`"),
         )
         .with_hint(format!(
