@@ -100,68 +100,77 @@ fn with_stack<T>(stack: usize, parse: impl FnOnce() -> T) -> T {
 }
 
 pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
-    let mut lower = Lower::new(file, text);
-    if let Some(diag) = lower.check_encoding() {
+    if let Some(diag) = Lower::new(file, text).check_encoding() {
         return Err(vec![diag]);
     }
-    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
-    with_stack(stack, || {
-        let body = match HclParser::parse(Rule::file, text) {
-            Ok(mut pairs) => {
-                let file_pair = pairs.next().expect("the file rule yields one pair");
-                let body_pair = file_pair
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::body)
-                    .expect("a file holds a body");
-                lower.body(body_pair, None)
-            }
-            Err(err) => lower.recover(err),
-        };
-        lower.finish(body)
-    })
+    parse_and_lower(
+        file,
+        text,
+        Rule::file,
+        |lower, whole| {
+            let body = whole
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::body)
+                .expect("a file holds a body");
+            lower.body(body, None)
+        },
+        |lower, err| lower.recover(err),
+    )
 }
 
 pub(super) fn parse_template_file(file: FileId, text: &str) -> Result<Template, Vec<Diagnostic>> {
-    let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
-    let mut lower = Lower::new(file, text);
-    with_stack(stack, || {
-        let template = match HclParser::parse(Rule::template_file, text) {
-            Ok(mut pairs) => {
-                let pair = pairs.next().expect("the template rule yields one pair");
-                lower.template(pair, false)
-            }
-            Err(err) => {
-                let diag = error::translate(&err, file, text, 0);
-                lower.diags.push(diag);
-                Template::default()
-            }
-        };
-        lower.finish(template)
-    })
+    parse_and_lower(
+        file,
+        text,
+        Rule::template_file,
+        |lower, whole| lower.template(whole, false),
+        |lower, err| {
+            lower.diags.push(error::translate(&err, file, text, 0));
+            Template::default()
+        },
+    )
 }
 
 pub(super) fn parse_expression(file: FileId, text: &str) -> Result<Expr, Vec<Diagnostic>> {
+    parse_and_lower(
+        file,
+        text,
+        Rule::expression_file,
+        |lower, whole| {
+            let expr = whole
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::expression)
+                .expect("an expression file holds an expression");
+            lower.expr(expr, false)
+        },
+        |lower, err| {
+            lower.diags.push(error::translate(&err, file, text, 0));
+            Expr {
+                kind: ExprKind::Null,
+                span: lower.span(0, 0),
+            }
+        },
+    )
+}
+
+/// Parse `text` from `rule` on a stack deep enough for it, after the nesting limits, and lower
+/// the result: `lower` gets the rule's one pair, `failed` pest's error. Diagnostics either pushes
+/// make the result an error.
+fn parse_and_lower<'a, T>(
+    file: FileId,
+    text: &'a str,
+    rule: Rule,
+    lower: impl FnOnce(&mut Lower<'a>, Pair<'a, Rule>) -> T,
+    failed: impl FnOnce(&mut Lower<'a>, pest::error::Error<Rule>) -> T,
+) -> Result<T, Vec<Diagnostic>> {
     let stack = check_nesting(file, text).map_err(|diag| vec![diag])?;
-    let mut lower = Lower::new(file, text);
+    let mut state = Lower::new(file, text);
     with_stack(stack, || {
-        let expr = match HclParser::parse(Rule::expression_file, text) {
-            Ok(mut pairs) => {
-                let whole = pairs.next().expect("the expression rule yields one pair");
-                let pair = whole
-                    .into_inner()
-                    .find(|p| p.as_rule() == Rule::expression)
-                    .expect("an expression file holds an expression");
-                lower.expr(pair, false)
-            }
-            Err(err) => {
-                lower.diags.push(error::translate(&err, file, text, 0));
-                Expr {
-                    kind: ExprKind::Null,
-                    span: lower.span(0, 0),
-                }
-            }
+        let value = match HclParser::parse(rule, text) {
+            Ok(mut pairs) => lower(&mut state, pairs.next().expect("a rule yields one pair")),
+            Err(err) => failed(&mut state, err),
         };
-        lower.finish(expr)
+        state.finish(value)
     })
 }
 
