@@ -4,6 +4,7 @@ use super::parser::Rule;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 use pest::error::{Error, ErrorVariant, InputLocation};
+use std::ops::Range;
 
 /// The byte offset (within the parsed text) where pest gave up.
 pub(super) fn position(err: &Error<Rule>) -> usize {
@@ -345,39 +346,60 @@ fn item_name(text: &str, at: usize) -> String {
 /// The opener (`<<EOT` or `<<-EOT`, as a byte range) and marker of the first heredoc in `text`
 /// that no later line closes. Heredocs that close are skipped whole, so a `<<` inside one's
 /// text is never taken for an opener.
-fn unterminated_heredoc(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
+fn unterminated_heredoc(text: &str) -> Option<(Range<usize>, &str)> {
     let mut from = 0;
     while let Some(found) = text[from..].find("<<") {
         let open = from + found;
-        let flush = usize::from(text[open + 2..].starts_with('-'));
-        let marker_start = open + 2 + flush;
-        let rest = &text[marker_start..];
-        let len = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .unwrap_or(rest.len());
-        let marker = &rest[..len];
-        let after = &rest[len..];
-        let newline = if after.starts_with("\r\n") {
-            2
-        } else {
-            usize::from(after.starts_with('\n'))
-        };
-        if len == 0 || newline == 0 {
-            from = open + 2;
-            continue;
-        }
-        let mut line_start = marker_start + len + newline;
-        let close = text[line_start..].split_inclusive('\n').find_map(|line| {
-            let end = line_start + line.len();
-            line_start = end;
-            (line.trim_matches([' ', '\t', '\r', '\n']) == marker).then_some(end)
-        });
-        match close {
-            Some(end) => from = end,
-            None => return Some((open..marker_start + len, marker)),
+        match heredoc_at(text, open) {
+            None => from = open + 2,
+            Some(heredoc) => match heredoc.close_end {
+                Some(end) => from = end,
+                None => return Some((heredoc.opener, heredoc.marker)),
+            },
         }
     }
     None
+}
+
+/// A heredoc whose opener starts at a `<<` in the text.
+struct Heredoc<'t> {
+    /// `<<EOT` or `<<-EOT`.
+    opener: Range<usize>,
+    marker: &'t str,
+    /// Where the line holding only the marker ends (before its newline); `None` when no line
+    /// closes the heredoc.
+    close_end: Option<usize>,
+}
+
+/// The heredoc opened by the `<<` at `open`, if a marker and a line break follow it.
+fn heredoc_at(text: &str, open: usize) -> Option<Heredoc<'_>> {
+    let flush = usize::from(text[open + 2..].starts_with('-'));
+    let marker_start = open + 2 + flush;
+    let rest = &text[marker_start..];
+    let len = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    let marker = &rest[..len];
+    let after = &rest[len..];
+    let newline = if after.starts_with("\r\n") {
+        2
+    } else {
+        usize::from(after.starts_with('\n'))
+    };
+    if len == 0 || newline == 0 {
+        return None;
+    }
+    let mut line_start = marker_start + len + newline;
+    let close_end = text[line_start..].split('\n').find_map(|line| {
+        let end = line_start + line.len();
+        line_start = end + 1;
+        (line.trim_matches([' ', '\t', '\r']) == marker).then_some(end)
+    });
+    Some(Heredoc {
+        opener: open..marker_start + len,
+        marker,
+        close_end,
+    })
 }
 
 /// How a rule reads in "expected ..." messages; `None` for rules that say nothing useful.
@@ -491,26 +513,8 @@ fn innermost_open(text: &str, interpolations: bool) -> Option<(char, usize)> {
                     .map_or(bytes.len(), |e| i + 2 + e + 1)
             }
             b'<' if text[i..].starts_with("<<") => {
-                let rest = text[i + 2..].trim_start_matches('-');
-                let len = rest
-                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '-'))
-                    .unwrap_or(rest.len());
-                let marker = &rest[..len];
-                if !marker.is_empty() && rest[len..].starts_with('\n') {
-                    let body_start = text.len() - rest.len() + len + 1;
-                    let mut end = bytes.len();
-                    let mut line_start = body_start;
-                    while line_start < bytes.len() {
-                        let line_end = text[line_start..]
-                            .find('\n')
-                            .map_or(bytes.len(), |e| line_start + e);
-                        if text[line_start..line_end].trim() == marker {
-                            end = line_end;
-                            break;
-                        }
-                        line_start = line_end + 1;
-                    }
-                    i = end;
+                if let Some(heredoc) = heredoc_at(text, i) {
+                    i = heredoc.close_end.unwrap_or(bytes.len());
                 }
             }
             b'{' | b'[' | b'(' => stack.push((c as char, i)),
