@@ -1,5 +1,6 @@
 //! kiln: build machine images from Packer templates.
 
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

@@ -4,8 +4,8 @@
 use super::template::{self, TemplateArgs};
 use crate::config::Template;
 use crate::diagnostic;
-use crate::exec::{self, OnError, Ui, UiOptions};
-use crate::plan::{self, BuildGraph, DryRunOptions, PlanOptions};
+use crate::exec::{self, DryRunOptions, OnError, Ui, UiOptions};
+use crate::plan::{BuildGraph, PlanOptions};
 use crate::source::SourceMap;
 use clap::Args;
 use std::ffi::OsString;
@@ -69,13 +69,6 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> a
     let options = template::options(args.path.clone(), argv, false);
     let (sources, loaded, _) = template::load(&options, color);
     let Some(loaded) = loaded else { return Ok(1) };
-    let checked = loaded.check();
-    if !checked.is_empty() {
-        eprint!("{}", diagnostic::render_all(&checked, &sources, color));
-    }
-    if diagnostic::has_errors(&checked) {
-        return Ok(1);
-    }
     let selection = PlanOptions {
         only: args.only.clone(),
         except: args.except.clone(),
@@ -89,7 +82,7 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> a
     let dry = DryRunOptions {
         parallel_builds: args.parallel_builds,
     };
-    let (text, diags) = plan::dry_run(&loaded, &graph, &dry);
+    let (text, diags) = exec::dry_run(&graph, &dry);
     print!("{text}");
     if !diags.is_empty() {
         eprint!("{}", diagnostic::render_all(&diags, &sources, color));
@@ -106,7 +99,7 @@ fn build(
     color: bool,
     ui_color: bool,
 ) -> anyhow::Result<i32> {
-    let refused = exec::preflight(&loaded, &graph);
+    let refused = exec::preflight(&graph);
     if !refused.is_empty() {
         eprint!("{}", diagnostic::render_all(&refused, &sources, color));
         return Ok(1);
@@ -131,11 +124,11 @@ fn build(
             return Ok(1);
         }
     };
-    let shared = Arc::new(exec::Shared::new(loaded, graph, sources, ui));
+    let state = Arc::new(exec::RunState::new(graph, sources, ui));
     let limits = exec::Limits {
         parallel_builds: args.parallel_builds.unwrap_or(0),
         on_error: args.on_error,
         ..exec::Limits::default()
     };
-    Ok(exec::run(shared, &limits))
+    Ok(exec::run(state, &limits))
 }

@@ -46,7 +46,7 @@ pub fn ordered_vars(argv: &[OsString]) -> Vec<VarArg> {
 
 /// The current time as RFC 3339 UTC, the run's single `timestamp()`.
 pub fn now_rfc3339() -> String {
-    crate::exec::duration::rfc3339(std::time::SystemTime::now())
+    crate::plugins::sdk::duration::rfc3339(std::time::SystemTime::now())
 }
 
 /// Load options for `path` from the process environment and the ordered `-var` flags.

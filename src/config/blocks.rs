@@ -1,16 +1,20 @@
 //! `source`, `build` (with its provisioners, post-processors and registry settings) and `packer`
 //! blocks, read from the AST into typed structures that keep their spans.
 
+use super::binder::SourceConfig;
 use super::each::quote_key;
 pub use super::each::{expand_for_each, Each};
 use super::schema::{self, Schema};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::eval::Context;
+use crate::plugins::Decoded;
 use crate::source::Span;
 use crate::syntax::{Block, Body, Expr, Structure};
 use crate::value::{Type, Value};
-use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// `source "type" "name" { ... }`
 #[derive(Clone, Debug)]
@@ -47,6 +51,8 @@ pub struct SourceUse {
     pub overrides: Option<Body>,
     /// The `for_each` element, when the source used is one instance of a `for_each` source.
     pub each: Option<Each>,
+    /// Evaluated and decoded when loading finishes; `None` until then, or when it failed.
+    pub config: Option<Arc<SourceConfig>>,
 }
 
 impl SourceUse {
@@ -96,12 +102,19 @@ pub struct StepBlock {
     pub only: Vec<String>,
     pub except: Vec<String>,
     pub keep_input_artifact: Option<bool>,
-    pub pause_before: Option<String>,
+    /// Wait this long before the step (`pause_before`).
+    pub pause_before: Option<Duration>,
     pub max_retries: Option<u32>,
-    pub timeout: Option<String>,
+    /// Stop an attempt that runs longer (`timeout`; zero means none, as in Packer).
+    pub timeout: Option<Duration>,
     pub override_expr: Option<Expr>,
     /// Names bound by the `dynamic` block that generated this step (its iterator).
     pub scope: BTreeMap<String, Value>,
+    /// The plugin config as decoded when loading finished (before the build's generated data
+    /// is known); `None` until then, or when it failed.
+    pub plugin: Option<Decoded>,
+    /// The data sources the block reads.
+    pub deps: BTreeSet<usize>,
 }
 
 impl StepBlock {
@@ -132,6 +145,8 @@ pub const STEP_META: &[&str] = &[
 pub struct RegistryBlock {
     pub span: Span,
     pub body: Body,
+    /// The data sources the block reads.
+    pub deps: BTreeSet<usize>,
 }
 
 /// `build { ... }`
@@ -416,6 +431,7 @@ pub fn build(
                     span,
                     overrides: None,
                     each: s.each.clone(),
+                    config: None,
                 });
             }
         }
@@ -442,6 +458,7 @@ pub fn build(
                         span: inner.header_span(),
                         overrides: Some(inner.body.clone()),
                         each: s.each.clone(),
+                        config: None,
                     });
                 }
             }
@@ -498,6 +515,7 @@ pub fn build(
                 out.registry = Some(RegistryBlock {
                     span: inner.header_span(),
                     body: inner.body.clone(),
+                    deps: BTreeSet::new(),
                 })
             }
             _ => {}
@@ -542,7 +560,10 @@ fn step(
     let body = &block.body;
     let number = |name: &str, diags: &mut Vec<Diagnostic>| -> Option<u32> {
         let attr = body.attribute(name)?;
-        match ctx.eval(&attr.expr).map(|v| v.unmark_deep().0) {
+        let value = ctx.eval(&attr.expr).map(|v| v.unmark_deep().0);
+        // Packer's decoder takes a number written as a string too.
+        let value = value.map(|v| crate::value::convert(v.clone(), &Type::Number).unwrap_or(v));
+        match value {
             Ok(Value::Number(n))
                 if n.to_i64()
                     .is_some_and(|i| (0..=u32::MAX as i64).contains(&i)) =>
@@ -587,12 +608,41 @@ fn step(
         only: string_list_attr(body, "only", ctx, diags),
         except: string_list_attr(body, "except", ctx, diags),
         keep_input_artifact,
-        pause_before: string_attr(body, "pause_before", ctx, diags),
+        pause_before: duration_attr(body, "pause_before", ctx, diags),
         max_retries: number("max_retries", diags),
-        timeout: string_attr(body, "timeout", ctx, diags),
+        timeout: duration_attr(body, "timeout", ctx, diags).filter(|d| !d.is_zero()),
         override_expr: body.attribute("override").map(|a| a.expr.clone()),
         scope: BTreeMap::new(),
+        plugin: None,
+        deps: BTreeSet::new(),
     })
+}
+
+/// A Go duration attribute (`pause_before = "30s"`), checked here so a bad one is an error at
+/// its span before anything runs.
+fn duration_attr(
+    body: &Body,
+    name: &str,
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Duration> {
+    let attr = body.attribute(name)?;
+    let text = string_attr(body, name, ctx, diags)?;
+    match crate::functions::gotime::wait_duration(&text) {
+        Ok(d) => Some(d),
+        Err(why) => {
+            diags.push(
+                Diagnostic::error(
+                    attr.expr.span,
+                    format!("`{name}` must be a duration, not \"{text}\""),
+                )
+                .with_hint(format!(
+                    "{why}; write a number with a unit, such as \"30s\", \"5m\" or \"1h30m\""
+                )),
+            );
+            None
+        }
+    }
 }
 
 /// `dynamic "post-processors" { for_each = ..., content { post-processor "x" { ... } } }`: one

@@ -27,7 +27,8 @@ const TOP_BLOCKS: &[(&str, usize)] = &[
     ("hcp_packer_registry", 0),
 ];
 
-/// Nested block types known inside Packer blocks, with their label counts.
+/// Nested block types of Packer's own blocks, with their label counts. Plugin configs add
+/// theirs ([`crate::plugins::nested_blocks`], no labels).
 const NESTED_BLOCKS: &[(&str, usize)] = &[
     ("required_plugins", 0),
     ("validation", 0),
@@ -37,17 +38,18 @@ const NESTED_BLOCKS: &[(&str, usize)] = &[
     ("error-cleanup-provisioner", 1),
     ("source", 1),
     ("hcp_packer_registry", 0),
-    ("source_ami_filter", 0),
-    ("vpc_filter", 0),
-    ("subnet_filter", 0),
-    ("security_group_filter", 0),
-    ("launch_block_device_mappings", 0),
-    ("ami_block_device_mappings", 0),
-    ("assume_role", 0),
-    ("filters", 0),
     ("build_labels", 0),
     ("bucket_labels", 0),
 ];
+
+/// The labels a nested block named `key` takes, `None` when `key` is no block.
+fn nested_block(key: &str) -> Option<usize> {
+    NESTED_BLOCKS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, labels)| *labels)
+        .or_else(|| crate::plugins::nested_blocks().contains(&key).then_some(0))
+}
 
 /// Parse a JSON-syntax file.
 pub fn parse(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
@@ -116,16 +118,16 @@ fn blocks_with(
                 span,
             };
             for (key, key_span, inner) in items {
-                let nested = NESTED_BLOCKS.iter().find(|(k, _)| *k == key);
+                let nested = nested_block(&key);
                 let is_block =
                     nested.is_some() && matches!(inner, Json::Object(..) | Json::Array(..));
-                if is_block && key != "filters" {
+                if is_block {
                     blocks_with(
                         &mut body,
                         &key,
                         key_span,
                         inner,
-                        nested.map_or(0, |n| n.1),
+                        nested.unwrap_or(0),
                         Vec::new(),
                     )?;
                 } else {

@@ -5,7 +5,7 @@ use super::schema::{self, Schema};
 use super::BodyValue;
 use crate::diagnostic::Diagnostic;
 use crate::eval::{references, Context};
-use crate::plugins::{self, PluginConfig, PluginKind};
+use crate::plugins::{self, Decoded, PluginKind};
 use crate::source::Span;
 use crate::syntax::{Body, Expr};
 use crate::value::{Map, Type, Value};
@@ -34,7 +34,9 @@ pub struct DataSource {
     /// The evaluated configuration.
     pub config: BodyValue,
     /// The decoded plugin config, when it decoded.
-    pub plugin: Option<PluginConfig>,
+    pub plugin: Option<Decoded>,
+    /// The other data sources its body reads (indexes into `Template::data`).
+    pub deps: std::collections::BTreeSet<usize>,
     /// The result: unknown until the data source runs.
     pub value: Value,
 }
@@ -156,6 +158,7 @@ pub fn evaluate_all(
                         body: block.body.clone(),
                         config: BodyValue::default(),
                         plugin: None,
+                        deps: Default::default(),
                         value: Value::Unknown(Type::Dynamic),
                     });
                 }

@@ -1,29 +1,29 @@
 //! Loading templates: variables, locals and data sources evaluated in dependency order, blocks
 //! read and decoded into typed plugin configs. Packer's "initialize" phase.
 
+pub mod binder;
 pub mod blocks;
-pub mod body;
-pub mod decode;
+mod check;
+mod deps;
 pub mod each;
 pub mod evaluate;
 pub mod files;
 mod json;
-pub mod legacy;
 pub mod locals;
-mod resolve;
 mod schema;
 pub mod variables;
 pub mod version;
 
+pub use crate::body::{AttrValue, BlockValue, BodyValue};
+pub use binder::{Binder, Known, SourceConfig};
 pub use blocks::{BuildBlock, Each, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
-pub use body::{AttrValue, BlockValue, BodyValue};
 pub use locals::{DataSource, Local};
 pub use variables::{Origin, VarArg, Variable};
 
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::eval::Context;
 use crate::functions::FunctionContext;
-use crate::plugins::{self, PluginKind};
+use crate::plugins;
 use crate::source::{SourceMap, Span};
 use crate::syntax::{Body, Structure};
 use crate::value::{Map, Type, Value};
@@ -199,6 +199,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
                     registry = Some(RegistryBlock {
                         span: block.header_span(),
                         body: block.body.clone(),
+                        deps: Default::default(),
                     })
                 }
                 _ => {}
@@ -219,7 +220,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
             ));
         }
     }
-    let template = Template {
+    let mut template = Template {
         root,
         files: found.templates,
         packer: packer_block,
@@ -231,6 +232,9 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
         registry,
         context: ctx,
     };
+    if !crate::diagnostic::has_errors(&diags) {
+        diags.extend(check::check(&mut template));
+    }
     (Some(template), diags)
 }
 
@@ -279,16 +283,6 @@ fn check_packer_block(packer: &PackerBlock, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Everything about one source as a build uses it, evaluated.
-#[derive(Clone, Debug)]
-pub struct SourceInstance {
-    pub build: String,
-    pub use_: SourceUse,
-    pub block: SourceBlock,
-    pub config: BodyValue,
-    pub context: Context,
-}
-
 impl Template {
     /// The evaluation context for a source inside a build: adds `source.*` and `build.*`
     /// (whose build-time fields are unknown).
@@ -298,24 +292,13 @@ impl Template {
         source.insert("name".into(), Value::String(use_.name.clone()));
         source.insert("type".into(), Value::String(use_.kind.clone()));
         ctx.variables.insert("source".into(), Value::Object(source));
-        ctx.variables
-            .insert("build".into(), build_object(build, &BTreeMap::new()));
+        ctx.variables.insert(
+            "build".into(),
+            build_object(build.name.as_deref().unwrap_or_default(), &BTreeMap::new()),
+        );
         if let Some(each) = &use_.each {
             ctx.variables.insert("each".into(), each.object());
         }
-        ctx
-    }
-
-    /// The context of a session once it runs: `build.*` holds the build's generated data.
-    pub fn running_context(
-        &self,
-        build: &BuildBlock,
-        use_: &SourceUse,
-        generated: &BTreeMap<String, String>,
-    ) -> Context {
-        let mut ctx = self.source_context(build, use_);
-        ctx.variables
-            .insert("build".into(), build_object(build, generated));
         ctx
     }
 
@@ -346,93 +329,13 @@ impl Template {
             .find(|s| s.address() == use_.reference)?;
         Some((block, use_.body(block)))
     }
-
-    /// Check every build: each source's plugin config, each provisioner's and post-processor's
-    /// (Packer's "prepare" step), returning the diagnostics.
-    pub fn check(&self) -> Vec<Diagnostic> {
-        let mut diags = Vec::new();
-        for build in &self.builds {
-            for use_ in &build.sources {
-                let Some((block, body)) = self.source_body(use_) else {
-                    continue;
-                };
-                let ctx = self.source_context(build, use_);
-                let config = evaluate::body_except(&body, block.span, &ctx, &["name"], &mut diags);
-                diags.extend(
-                    plugins::check(PluginKind::Builder, &block.kind, block.kind_span, &config).1,
-                );
-                legacy::check_body(&config, &mut diags);
-            }
-            let ctx = match build.sources.first() {
-                Some(u) => self.source_context(build, u),
-                None => self.context.clone(),
-            };
-            let steps = build
-                .provisioners
-                .iter()
-                .chain(&build.error_cleanup)
-                .map(|s| (PluginKind::Provisioner, s))
-                .chain(
-                    build
-                        .post_processors
-                        .iter()
-                        .flatten()
-                        .map(|s| (PluginKind::PostProcessor, s)),
-                );
-            for (kind, step) in steps {
-                let step_ctx = step.context(&ctx);
-                let config = evaluate::body_except(
-                    &step.body,
-                    step.span,
-                    &step_ctx,
-                    blocks::STEP_META,
-                    &mut diags,
-                );
-                diags.extend(plugins::check(kind, &step.kind, step.kind_span, &config).1);
-                self.check_only_except(build, step, &mut diags);
-            }
-        }
-        diags
-    }
-
-    fn check_only_except(&self, build: &BuildBlock, step: &StepBlock, diags: &mut Vec<Diagnostic>) {
-        let names: Vec<String> = build.sources.iter().map(SourceUse::address).collect();
-        for pattern in step.only.iter().chain(&step.except) {
-            let bare = pattern.strip_prefix("source.").unwrap_or(pattern);
-            if !names.iter().any(|n| n == bare) {
-                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-                let span = step
-                    .body
-                    .attribute("only")
-                    .or(step.body.attribute("except"))
-                    .map_or(step.span, |a| a.expr.span);
-                let d = Diagnostic::warning(
-                    span,
-                    format!(
-                        "`{pattern}` names no source of the build `{}`",
-                        build.display_name()
-                    ),
-                );
-                diags.push(match suggest(bare, &refs) {
-                    Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                    None => d.with_hint(format!(
-                        "the build's sources are {}",
-                        crate::eval::quote_list(&refs)
-                    )),
-                });
-            }
-        }
-    }
 }
 
 /// `build.*`: the build's name, and its generated data; fields not generated (yet) are
 /// unknown.
-fn build_object(build: &BuildBlock, generated: &BTreeMap<String, String>) -> Value {
+fn build_object(build_name: &str, generated: &BTreeMap<String, String>) -> Value {
     let mut b = Map::new();
-    b.insert(
-        "name".into(),
-        Value::String(build.name.clone().unwrap_or_default()),
-    );
+    b.insert("name".into(), Value::String(build_name.to_string()));
     for field in BUILD_TIME_FIELDS {
         b.insert((*field).into(), Value::Unknown(Type::String));
     }
@@ -458,3 +361,36 @@ pub const BUILD_TIME_FIELDS: &[&str] = &[
     "ConnType",
     "WinRMPassword",
 ];
+
+impl Template {
+    /// Every sensitive value as the text a command could print: values of `sensitive`
+    /// variables and locals, and anything marked sensitive inside others. A build's output
+    /// shows `<sensitive>` in their place.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for v in self.variables.values() {
+            collect_secrets(&v.value, v.sensitive, &mut out);
+        }
+        for l in self.locals.values() {
+            collect_secrets(&l.value, l.sensitive, &mut out);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn collect_secrets(v: &Value, sensitive: bool, out: &mut Vec<String>) {
+    match v {
+        Value::Sensitive(inner) => collect_secrets(inner, true, out),
+        Value::String(s) if sensitive && !s.is_empty() => out.push(s.clone()),
+        Value::Number(_) | Value::Bool(_) if sensitive => out.push(crate::value::to_console(v)),
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
+            xs.iter().for_each(|x| collect_secrets(x, sensitive, out))
+        }
+        Value::Map(m) | Value::Object(m) => {
+            m.values().for_each(|x| collect_secrets(x, sensitive, out))
+        }
+        _ => {}
+    }
+}

@@ -2,10 +2,14 @@
 //! [`Visitor`] at once, within limits: `-parallel-builds` bounds how many sessions run at a
 //! time, and steps that call a cloud API are bounded per region. A failed step skips its
 //! descendants only; cleanups still run. An interrupt cancels running steps through their
-//! cancellation token, starts nothing new but cleanups, and a second one exits at once.
+//! cancellation token, starts nothing new but cleanups, and a second one ends the run at once.
+//!
+//! The runner only says *when* a step runs; the visitor decides what running means. A visitor
+//! that finishes every step at once asks for lockstep: each round's steps all end before the
+//! next round starts, so the rounds are the waves of steps a run starts together (the dry run).
 
-use super::step::StepError;
 use crate::plan::{BuildGraph, NodeKind, Outcome, RunPolicy, SessionId, Walker};
+use crate::plugins::sdk::StepError;
 use petgraph::graph::NodeIndex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -63,8 +67,14 @@ pub trait Visitor: Send + Sync + 'static {
     }
     /// The first interrupt arrived.
     fn interrupted(&self) {}
-    /// The second interrupt arrived: the process is about to exit with these steps running.
+    /// The second interrupt arrived: the run ends now with these steps running (sorted).
     fn abandoned(&self, _running: &[NodeIndex]) {}
+    /// Run in lockstep: start the next round only once every step of this one has ended.
+    fn lockstep(&self) -> bool {
+        false
+    }
+    /// In lockstep, every step of a round has ended.
+    fn settled(&self) {}
 }
 
 /// Limits of a run.
@@ -94,10 +104,12 @@ pub struct Finished {
     pub results: Vec<Option<Result<(), StepError>>>,
     /// An interrupt stopped the run.
     pub interrupted: bool,
+    /// A second interrupt ended the run with steps still running.
+    pub abandoned: bool,
 }
 
 /// Run the graph. `interrupts` delivers SIGINT/SIGTERM: the first cancels, the second calls
-/// [`Visitor::abandoned`] and ends the process.
+/// [`Visitor::abandoned`] and ends the run at once.
 pub async fn run<V: Visitor>(
     graph: &BuildGraph,
     visitor: Arc<V>,
@@ -172,16 +184,12 @@ pub async fn run<V: Visitor>(
                     active.insert(s);
                 }
             }
-            let region = node
-                .region
-                .as_ref()
-                .filter(|_| is_cloud_step(node.kind, node.plugin.as_deref()))
-                .map(|r| {
-                    regions
-                        .entry(r.clone())
-                        .or_insert_with(|| Arc::new(Semaphore::new(limits.per_region.max(1))))
-                        .clone()
-                });
+            let region = node.region.as_ref().filter(|_| node.api).map(|r| {
+                regions
+                    .entry(r.clone())
+                    .or_insert_with(|| Arc::new(Semaphore::new(limits.per_region.max(1))))
+                    .clone()
+            });
             // Cleanups run to the end even after an interrupt; a second one exits instead.
             let token = if cleanup {
                 CancellationToken::new()
@@ -200,11 +208,13 @@ pub async fn run<V: Visitor>(
                 loop {
                     let result = v.clone().visit(n, token.clone()).await;
                     match result {
-                        Err(e) if ask && !e.cancelled => match v.clone().ask(n, e.clone()).await {
-                            Some(Choice::Retry) => continue,
-                            Some(Choice::Abort) => return (n, Err(e), true),
-                            Some(Choice::Cleanup) | None => return (n, Err(e), false),
-                        },
+                        Err(e) if ask && !e.is_cancelled() => {
+                            match v.clone().ask(n, e.clone()).await {
+                                Some(Choice::Retry) => continue,
+                                Some(Choice::Abort) => return (n, Err(e), true),
+                                Some(Choice::Cleanup) | None => return (n, Err(e), false),
+                            }
+                        }
                         other => return (n, other, false),
                     }
                 }
@@ -225,10 +235,17 @@ pub async fn run<V: Visitor>(
 
         tokio::select! {
             joined = tasks.join_next_with_id() => {
-                // Take every step that has ended, not just the first.
+                // Take every step that has ended, not just the first; in lockstep, every step
+                // of the round.
                 let mut batch = vec![joined];
-                while let Some(more) = tasks.try_join_next_with_id() {
-                    batch.push(Some(more));
+                if visitor.lockstep() {
+                    while let Some(more) = tasks.join_next_with_id().await {
+                        batch.push(Some(more));
+                    }
+                } else {
+                    while let Some(more) = tasks.try_join_next_with_id() {
+                        batch.push(Some(more));
+                    }
                 }
                 for joined in batch.into_iter().flatten() {
                 let (n, result, abort) = match joined {
@@ -247,7 +264,7 @@ pub async fn run<V: Visitor>(
                 let node = graph.node(n);
                 if let (Err(e), Some(s)) = (&result, node.session) {
                     let stops = abort
-                        || (!e.cancelled
+                        || (!e.is_cancelled()
                             && matches!(
                                 limits.on_error,
                                 OnError::Abort | OnError::RunCleanupProvisioner
@@ -265,6 +282,9 @@ pub async fn run<V: Visitor>(
                 let ended = std::iter::once(n).chain(skipped);
                 end_nodes(graph, &*visitor, ended, &mut remaining, &mut active);
                 }
+                if visitor.lockstep() {
+                    visitor.settled();
+                }
             }
             signal = interrupts.recv(), if interrupts_open => {
                 if signal.is_none() {
@@ -272,10 +292,14 @@ pub async fn run<V: Visitor>(
                     continue;
                 }
                 if interrupted {
-                    let still: Vec<NodeIndex> = running.keys().copied().collect();
+                    let mut still: Vec<NodeIndex> = running.keys().copied().collect();
+                    still.sort_unstable();
                     visitor.abandoned(&still);
-                    super::process::abandon_all();
-                    std::process::exit(1);
+                    return Finished {
+                        results,
+                        interrupted,
+                        abandoned: true,
+                    };
                 }
                 interrupted = true;
                 visitor.interrupted();
@@ -286,6 +310,7 @@ pub async fn run<V: Visitor>(
     Finished {
         results,
         interrupted,
+        abandoned: false,
     }
 }
 
@@ -315,18 +340,4 @@ fn skip_reason(graph: &BuildGraph, n: NodeIndex) -> &'static str {
         RunPolicy::OnFailure => "no step failed",
         _ => "a step before it did not succeed",
     }
-}
-
-/// Steps that call a cloud API, bounded per region.
-fn is_cloud_step(kind: NodeKind, plugin: Option<&str>) -> bool {
-    let cloud = plugin.is_some_and(|p| p.starts_with("amazon-"));
-    cloud
-        && matches!(
-            kind,
-            NodeKind::Data
-                | NodeKind::Launch
-                | NodeKind::Capture
-                | NodeKind::Copy
-                | NodeKind::Cleanup
-        )
 }

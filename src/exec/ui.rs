@@ -6,7 +6,8 @@
 //! Every line passes through [`Ui::redact`] first, so a sensitive value echoed by a command never
 //! reaches the screen, the events file or a log.
 
-use super::duration::{rfc3339, rfc3339_millis};
+use crate::plugins::sdk::duration::{rfc3339, rfc3339_millis};
+pub use crate::plugins::sdk::Level;
 use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::fs::File;
@@ -30,27 +31,6 @@ pub struct UiOptions {
     pub events: Option<PathBuf>,
     /// Write each build's output to its own file in this directory (`-log-dir`).
     pub log_dir: Option<PathBuf>,
-}
-
-/// The kinds of line Packer's UI has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    /// `==> target: text`: what a step is doing.
-    Say,
-    /// `    target: text`: output of a command or detail.
-    Message,
-    /// `==> target: text`, in red: an error.
-    Error,
-}
-
-impl Level {
-    fn name(self) -> &'static str {
-        match self {
-            Level::Say => "say",
-            Level::Message => "message",
-            Level::Error => "error",
-        }
-    }
 }
 
 /// Packer's build colours, in the order builds get them.

@@ -372,8 +372,23 @@ pub(crate) fn parse_yaml_timestamp(s: &str) -> Option<String> {
     Some(Time::new((year, month, day), clock, nanos, offset).rfc3339())
 }
 
+/// A wait or timeout as Packer's settings read it: Go's `time.ParseDuration`, which must not
+/// be negative (nothing in a template means a negative wait).
+pub fn wait_duration(text: &str) -> Result<std::time::Duration, String> {
+    let nanos = parse_duration(text.trim())?;
+    if nanos < 0 {
+        return Err(format!(
+            "a duration must not be negative, not {}",
+            go_quote(text)
+        ));
+    }
+    let nanos =
+        u64::try_from(nanos).map_err(|_| format!("time: invalid duration {}", go_quote(text)))?;
+    Ok(std::time::Duration::from_nanos(nanos))
+}
+
 /// Go's `time.ParseDuration`, in nanoseconds.
-pub(crate) fn parse_duration(orig: &str) -> Result<i128, String> {
+pub fn parse_duration(orig: &str) -> Result<i128, String> {
     let quoted = go_quote(orig);
     let invalid = || format!("time: invalid duration {quoted}");
     let (neg, mut s) = match orig.as_bytes().first() {
@@ -585,4 +600,46 @@ fn next_chunk(layout: &str) -> (&str, &str, &str) {
         }
     }
     (layout, "", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_duration, wait_duration};
+    use std::time::Duration;
+
+    #[test]
+    fn go_durations() {
+        for (good, nanos) in [
+            ("0", 0),
+            ("5m", 300_000_000_000),
+            ("1h30m", 5_400_000_000_000),
+            ("1.5s", 1_500_000_000),
+            ("300ms", 300_000_000),
+            ("-2h", -7_200_000_000_000),
+            ("10us", 10_000),
+        ] {
+            assert_eq!(parse_duration(good), Ok(nanos), "{good}");
+        }
+        for bad in [
+            "",
+            "5",
+            "5 minutes",
+            "m",
+            "1x",
+            "1..5s",
+            "5m3",
+            "ten seconds",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn waits_are_never_negative() {
+        assert_eq!(wait_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(wait_duration("0"), Ok(Duration::ZERO));
+        let err = wait_duration("-5s").unwrap_err();
+        assert!(err.contains("negative"), "{err}");
+        assert!(wait_duration("9999999999h").is_err());
+    }
 }

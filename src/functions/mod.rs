@@ -13,7 +13,7 @@ mod datetime;
 mod encoding;
 mod filesystem;
 mod format;
-pub(crate) mod gotime;
+pub mod gotime;
 mod ipnet;
 mod maps;
 mod numeric;

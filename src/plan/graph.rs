@@ -2,11 +2,17 @@
 //! [`Graph<Building>`]; [`Graph::seal`] checks it is acyclic and freezes it into a
 //! [`BuildGraph`], the only form renderers, the dry run and the scheduler see.
 
+use crate::body::BodyValue;
+use crate::config::{Binder, SourceConfig};
 use crate::diagnostic::Diagnostic;
+use crate::plugins::sdk::{BuilderStep, DataSource, ReleaseTarget};
+use crate::plugins::Decoded;
 use crate::source::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What a step does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,23 +80,56 @@ impl NodeKind {
     }
 }
 
-/// Where in the template a node's configuration comes from, so a visitor can evaluate it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// `template.data[i]`.
-    Data(usize),
-    /// The session's source block (launch, lookup, capture, copy, cleanup, discard).
-    Source,
-    /// The build's `provisioner` number `i`.
-    Provisioner(usize),
-    /// The build's `error-cleanup-provisioner`.
-    ErrorCleanup,
-    /// Post-processor `position` of the build's chain `chain`.
-    PostProcessor { chain: usize, position: usize },
-    /// The `hcp_packer_registry` block that applies to the session's build.
-    Registry,
+/// What running a node means, handed to the visitor with everything it needs: the plugin
+/// behind it and the binder that evaluates its configuration, never an index into the template.
+#[derive(Clone, Debug)]
+pub enum Work {
+    /// A `data` block.
+    Data(Arc<DataWork>),
+    /// One of the session's builder steps.
+    Builder(BuilderStep),
+    /// A `provisioner`, or the `error-cleanup-provisioner`.
+    Provisioner(Arc<StepWork>),
+    /// Post-processor `position` of chain `chain`.
+    PostProcessor {
+        chain: usize,
+        position: usize,
+        step: Arc<StepWork>,
+    },
+    /// Publishing for an `hcp_packer_registry` block.
+    Registry(Arc<Binder>),
     /// `graph.releases()[i]`.
     Release(usize),
+    /// Delete the builder's artifact.
+    Discard,
+}
+
+/// A data source as the run reads it.
+#[derive(Debug)]
+pub struct DataWork {
+    /// `type.name`.
+    pub address: String,
+    /// The decoded plugin (absent when it did not decode).
+    pub plugin: Option<Arc<dyn DataSource>>,
+    /// The evaluated configuration.
+    pub config: BodyValue,
+}
+
+/// A provisioner or post-processor bound to one session, with its meta-arguments.
+#[derive(Debug)]
+pub struct StepWork {
+    pub binder: Binder,
+    /// Packer's type name (`shell`).
+    pub plugin: String,
+    /// `name = ...`.
+    pub name: Option<String>,
+    pub pause_before: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub max_retries: u32,
+    /// A post-processor keeps its input artifact.
+    pub keeps_input: bool,
+    /// The plugin's config as decoded at load, for checks before the run.
+    pub decoded: Option<Decoded>,
 }
 
 /// Index of a session in [`BuildGraph::sessions`].
@@ -112,7 +151,9 @@ pub struct Node {
     pub span: Span,
     /// What the step does, in a few words ("copy the AMI to us-west-2").
     pub summary: String,
-    pub origin: Origin,
+    /// The step calls a cloud API in `region`, so it counts against that region's limit.
+    pub api: bool,
+    pub work: Work,
 }
 
 impl Node {
@@ -140,10 +181,8 @@ pub struct Session {
     pub id: String,
     /// Packer's name for the build, matched by `-only` and `-except`: `build.type.name`.
     pub name: String,
-    /// Index into `template.builds`.
-    pub build: usize,
-    /// Index into that build's `sources`.
-    pub source_use: usize,
+    /// The name of the build block it belongs to, as Packer shows it.
+    pub build: String,
     /// `type.name` of the source as used (after an inline rename).
     pub source: String,
     /// The builder type.
@@ -154,6 +193,8 @@ pub struct Session {
     /// Steps that do not follow the sequence: error cleanup and cleanup.
     pub always: Vec<NodeIndex>,
     pub span: Span,
+    /// The source's decoded configuration.
+    pub config: Arc<SourceConfig>,
 }
 
 impl Session {
@@ -176,31 +217,12 @@ impl Session {
 pub struct PlannedBuild {
     /// The build's name as Packer shows it (`<unnamed build 0>` without one).
     pub name: String,
-    pub index: usize,
     /// Indexes into [`BuildGraph::sessions`], in template order.
     pub sessions: Vec<SessionId>,
 }
 
 /// What a release is called in the registry; `None` for a part known only during the build.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ReleaseKey {
-    pub bucket: Option<String>,
-    pub product: Option<String>,
-    pub release: Option<String>,
-}
-
-impl ReleaseKey {
-    /// `bucket/product/release`, `*` standing for an unknown part.
-    pub fn path(&self) -> String {
-        let part = |p: &Option<String>| p.clone().unwrap_or_else(|| "*".into());
-        format!(
-            "{}/{}/{}",
-            part(&self.bucket),
-            part(&self.product),
-            part(&self.release)
-        )
-    }
-}
+pub type ReleaseKey = ReleaseTarget;
 
 /// One registry release and the publish steps that feed it.
 #[derive(Clone, Debug)]

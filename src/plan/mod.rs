@@ -1,7 +1,8 @@
 //! The execution graph: a loaded template compiled into a DAG with one node per step (data
 //! source, launch, provisioner, capture, copy, post-processor, publish, release finalize,
-//! cleanup) and an edge per "must finish before"; `-only`/`-except` selection; renderers; and
-//! the dry run, which walks the graph as the scheduler will and prints instead of acting.
+//! cleanup) and an edge per "must finish before"; `-only`/`-except` selection; renderers. The
+//! builder plugin says which steps a session has; nodes carry what running them takes (a
+//! plugin's step, a binder), never an index into the template.
 //!
 //! Node ids are stable and readable: `data.amazon-ami.ubuntu`, `ubuntu.amazon-ebs.east/launch`,
 //! `ubuntu.amazon-ebs.east/provisioner[0].shell`, `.../copy[us-west-2]`,
@@ -11,24 +12,20 @@
 //! (`build.type.name`, or `type.name` for an unnamed build).
 
 mod compiler;
-pub mod dry_run;
 mod graph;
 pub mod render;
 mod select;
 mod session;
-mod show;
+pub mod show;
 mod walker;
 
-pub use compiler::UNKNOWN;
-pub use dry_run::{dry_run, DryRunOptions};
+pub use crate::body::{SENSITIVE, UNKNOWN};
 pub use graph::{
-    BuildGraph, Building, Built, Graph, Node, NodeKind, Origin, PlannedBuild, Release, ReleaseKey,
-    RunPolicy, Session, SessionId, Stage,
+    BuildGraph, Building, Built, DataWork, Graph, Node, NodeKind, PlannedBuild, Release,
+    ReleaseKey, RunPolicy, Session, SessionId, Stage, StepWork, Work,
 };
 pub use select::{Glob, Selection};
-pub use session::keeps_input;
-pub use show::SENSITIVE;
-pub use walker::{waves, Outcome, State, Walker};
+pub use walker::{Outcome, State, Walker};
 
 use crate::config::Template;
 use crate::diagnostic::Diagnostic;

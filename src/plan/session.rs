@@ -1,70 +1,130 @@
 //! One session: a source as one build uses it, from its launch to its publish steps, with the
-//! cleanup that follows it whatever happens.
+//! cleanup that follows it whatever happens. The builder says which steps it has; the
+//! provisioners, post-processors and registry publishing come from the build.
 
-use super::compiler::{attr_value, known_string, shown, with_region, Compiler, StepDeps, UNKNOWN};
-use super::graph::{Node, NodeKind, Origin, ReleaseKey, Session, SessionId, Stage};
-use crate::config::{BuildBlock, SourceBlock, SourceUse, StepBlock};
-use crate::eval::Context;
+use super::compiler::Compiler;
+use super::graph::{Node, NodeKind, ReleaseKey, Session, SessionId, Stage, StepWork, Work};
+use crate::config::{
+    Binder, BuildBlock, RegistryBlock, SourceConfig, SourceUse, StepBlock, Template,
+};
+use crate::plugins::sdk::{BuilderStep, BuilderStepKind};
+use crate::plugins::{Decoded, PluginKind};
 use crate::source::Span;
-use crate::syntax::{Body, Structure};
-use crate::value::Value;
 use petgraph::graph::NodeIndex;
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A build's step blocks, shared by the binders of all its sessions.
+pub(super) struct BuildSteps {
+    provisioners: Vec<Arc<StepBlock>>,
+    error_cleanup: Option<Arc<StepBlock>>,
+    post_processors: Vec<Vec<Arc<StepBlock>>>,
+    registry: Option<Arc<RegistryBlock>>,
+}
+
+impl BuildSteps {
+    pub(super) fn new(build: &BuildBlock, template: &Template) -> BuildSteps {
+        let shared = |s: &StepBlock| Arc::new(s.clone());
+        BuildSteps {
+            provisioners: build.provisioners.iter().map(shared).collect(),
+            error_cleanup: build.error_cleanup.as_ref().map(shared),
+            post_processors: build
+                .post_processors
+                .iter()
+                .map(|chain| chain.iter().map(shared).collect())
+                .collect(),
+            registry: build
+                .registry
+                .as_ref()
+                .or(template.registry.as_ref())
+                .map(|r| Arc::new(r.clone())),
+        }
+    }
+}
 
 /// What one session is made from.
 pub(super) struct Use<'t, 's> {
     pub build: &'t BuildBlock,
-    /// Index of `build` in the template.
-    pub index: usize,
     pub use_: &'t SourceUse,
-    /// Index of `use_` in `build.sources`.
-    pub position: usize,
-    pub block: &'t SourceBlock,
-    pub steps: &'s StepDeps,
+    pub config: Arc<SourceConfig>,
+    pub steps: &'s BuildSteps,
 }
 
 /// Add the session's nodes and edges to the graph; returns its id.
 pub(super) fn plan(c: &mut Compiler<'_>, u: Use<'_, '_>, id: String, name: String) -> SessionId {
-    let ctx = c.template.source_context(u.build, u.use_);
-    let body = u.use_.body(u.block);
-    let region = attr_value(&body, "region", &ctx, &mut c.diags).map(|v| shown(&v));
-    let builder = u.block.kind.clone();
+    let builder = u.config.plugin.name;
+    let plan = u.config.builder.plan(&u.config.body);
+    let region = plan
+        .steps
+        .iter()
+        .find(|s| s.kind == BuilderStepKind::Launch)
+        .and_then(|s| s.region.clone());
     let session = c.graph.push_session(Session {
         id: id.clone(),
         name,
-        build: u.index,
-        source_use: u.position,
+        build: u.build.display_name(),
         source: u.use_.address(),
-        builder: builder.clone(),
-        region: region.clone(),
+        builder: builder.to_string(),
+        region,
         stages: Vec::new(),
         always: Vec::new(),
         span: u.use_.span,
+        config: u.config.clone(),
     });
     let mut s = SessionPlan {
         c,
         session,
         id,
+        span: u.config.body.span,
+        builder,
         frontier: Vec::new(),
         stages: Vec::new(),
         always: Vec::new(),
     };
-    let source_deps = s.c.deps.of_body(&body);
-    let launched = s.launch(&u, &body, &ctx, region.as_deref(), &source_deps);
+    let of = |kind| plan.steps.iter().filter(move |st| st.kind == kind);
+    let mut first = None;
+    let mut launch = None;
+    for step in plan
+        .steps
+        .iter()
+        .filter(|st| matches!(st.kind, BuilderStepKind::Lookup | BuilderStepKind::Launch))
+    {
+        let n = s.builder_step(step, NodeKind::of(step.kind));
+        s.then(n);
+        first.get_or_insert(n);
+        if step.kind == BuilderStepKind::Launch {
+            launch = Some(n);
+        }
+    }
+    if let Some(first) = first {
+        s.data_edges(&u.config.deps, first);
+    }
     let provisioned = s.provisioners(&u);
     let error_cleanup = s.error_cleanup(&u, &provisioned);
-    let capture = if matches!(builder.as_str(), "null" | "file") {
-        None
-    } else {
-        Some(s.capture(&u, &body, &ctx, region.as_deref()))
-    };
-    s.post_processors(&u, &ctx);
-    s.registry(&u, &ctx);
-    if capture.is_some() {
+    let capture = of(BuilderStepKind::Capture).next().map(|step| {
+        let n = s.builder_step(step, NodeKind::Capture);
+        s.then(n);
+        n
+    });
+    let copies: Vec<Vec<NodeIndex>> = of(BuilderStepKind::Copy)
+        .map(|step| vec![s.builder_step(step, NodeKind::Copy)])
+        .collect();
+    s.parallel(copies);
+    s.post_processors(&u);
+    s.registry(&u);
+    if let Some(step) = of(BuilderStepKind::Cleanup).next() {
         // The session's resources are needed until the image is captured; copies and
         // post-processors work on the image, not the instance.
-        let after: Vec<NodeIndex> = capture.into_iter().chain(error_cleanup).collect();
-        s.cleanup(&u, &after, launched);
+        let after: Vec<NodeIndex> = capture
+            .into_iter()
+            .chain(error_cleanup)
+            .chain(if capture.is_none() { launch } else { None })
+            .collect();
+        let n = s.builder_step(step, NodeKind::Cleanup);
+        for a in after {
+            s.c.graph.edge(a, n);
+        }
+        s.always.push(n);
     }
     let SessionPlan {
         c, stages, always, ..
@@ -75,10 +135,26 @@ pub(super) fn plan(c: &mut Compiler<'_>, u: Use<'_, '_>, id: String, name: Strin
     session
 }
 
+impl NodeKind {
+    fn of(kind: BuilderStepKind) -> NodeKind {
+        match kind {
+            BuilderStepKind::Lookup => NodeKind::Data,
+            BuilderStepKind::Launch => NodeKind::Launch,
+            BuilderStepKind::Capture => NodeKind::Capture,
+            BuilderStepKind::Copy => NodeKind::Copy,
+            BuilderStepKind::Cleanup => NodeKind::Cleanup,
+        }
+    }
+}
+
 struct SessionPlan<'a, 't> {
     c: &'a mut Compiler<'t>,
     session: SessionId,
     id: String,
+    /// Where the source block is.
+    span: Span,
+    /// The builder type.
+    builder: &'static str,
     /// The nodes the next step waits for.
     frontier: Vec<NodeIndex>,
     stages: Vec<Stage>,
@@ -93,9 +169,10 @@ impl SessionPlan<'_, '_> {
         kind: NodeKind,
         plugin: &str,
         region: Option<&str>,
+        api: bool,
         span: Span,
         summary: String,
-        origin: Origin,
+        work: Work,
     ) -> NodeIndex {
         self.c.graph.add(Node {
             id: format!("{}/{step}", self.id),
@@ -105,8 +182,23 @@ impl SessionPlan<'_, '_> {
             region: region.map(str::to_string),
             span,
             summary,
-            origin,
+            api,
+            work,
         })
+    }
+
+    fn builder_step(&mut self, step: &BuilderStep, kind: NodeKind) -> NodeIndex {
+        let plugin = step.plugin.unwrap_or(self.builder);
+        self.node(
+            &step.name,
+            kind,
+            plugin,
+            step.region.as_deref(),
+            step.api,
+            step.span.unwrap_or(self.span),
+            step.summary.clone(),
+            Work::Builder(step.clone()),
+        )
     }
 
     /// Run `node` after the current frontier.
@@ -151,85 +243,47 @@ impl SessionPlan<'_, '_> {
         }
     }
 
-    /// The builder's lookup (amazon-ebs's `source_ami_filter`) and its launch. Returns the launch.
-    fn launch(
-        &mut self,
+    /// A provisioner or post-processor bound to this session.
+    fn work(
+        &self,
         u: &Use,
-        body: &Body,
-        ctx: &Context,
-        region: Option<&str>,
-        deps: &BTreeSet<usize>,
-    ) -> NodeIndex {
-        let builder = u.block.kind.as_str();
-        let mut first = None;
-        if builder == "amazon-ebs" {
-            if let Some(filter) = block_span(body, "source_ami_filter") {
-                let n = self.node(
-                    "source-ami",
-                    NodeKind::Data,
-                    "amazon-ami",
-                    region,
-                    filter,
-                    with_region("find the source AMI", region),
-                    Origin::Source,
-                );
-                self.then(n);
-                first = Some(n);
-            }
-        }
-        let summary = match builder {
-            "amazon-ebs" => with_region("launch an instance", region),
-            "null" => match attr_value(body, "communicator", ctx, &mut self.c.diags)
-                .as_ref()
-                .and_then(Value::as_str)
-            {
-                Some("none") => "start without a communicator".into(),
-                Some(other) => format!("connect over {other}"),
-                None => "connect over ssh".into(),
-            },
-            "file" => match attr_value(body, "target", ctx, &mut self.c.diags) {
-                Some(t) => format!("write {}", shown(&t)),
-                None => "write the target file".into(),
-            },
-            other => format!("start the {other} builder"),
-        };
-        let launch = self.node(
-            "launch",
-            NodeKind::Launch,
-            builder,
-            region,
-            u.block.span,
-            summary,
-            Origin::Source,
-        );
-        self.then(launch);
-        self.data_edges(deps, first.unwrap_or(launch));
-        launch
+        kind: PluginKind,
+        block: &Arc<StepBlock>,
+        keeps_input: bool,
+    ) -> Arc<StepWork> {
+        Arc::new(StepWork {
+            binder: Binder::step(kind, block.clone(), u.config.clone()),
+            plugin: block.kind.clone(),
+            name: block.name.clone(),
+            pause_before: block.pause_before,
+            timeout: block.timeout,
+            max_retries: block.max_retries.unwrap_or(0),
+            keeps_input,
+            decoded: block.plugin.clone(),
+        })
     }
 
     /// The build's provisioners that apply to this source, in order.
     fn provisioners(&mut self, u: &Use) -> Vec<NodeIndex> {
         let mut out = Vec::new();
-        for (i, p) in u.build.provisioners.iter().enumerate() {
+        for (i, p) in u.steps.provisioners.iter().enumerate() {
             if !applies(p, u.use_) {
                 continue;
             }
-            let summary = p
-                .name
-                .as_ref()
-                .map(|n| format!("\"{n}\""))
-                .unwrap_or_default();
+            let summary = quoted(p.name.as_deref());
+            let work = self.work(u, PluginKind::Provisioner, p, false);
             let n = self.node(
                 &format!("provisioner[{i}].{}", p.kind),
                 NodeKind::Provisioner,
                 &p.kind,
                 None,
+                false,
                 p.span,
                 summary,
-                Origin::Provisioner(i),
+                Work::Provisioner(work),
             );
             self.then(n);
-            self.data_edges(&u.steps.provisioners[i], n);
+            self.data_edges(&p.deps, n);
             out.push(n);
         }
         out
@@ -237,107 +291,37 @@ impl SessionPlan<'_, '_> {
 
     /// The `error-cleanup-provisioner`, waiting on every provisioner (it runs when one fails).
     fn error_cleanup(&mut self, u: &Use, provisioned: &[NodeIndex]) -> Option<NodeIndex> {
-        let step = u.build.error_cleanup.as_ref()?;
+        let step = u.steps.error_cleanup.as_ref()?;
         if provisioned.is_empty() || !applies(step, u.use_) {
             return None;
         }
-        let summary = "only if a provisioner fails".to_string();
+        let work = self.work(u, PluginKind::Provisioner, step, false);
         let n = self.node(
             &format!("error-cleanup-provisioner.{}", step.kind),
             NodeKind::ErrorCleanup,
             &step.kind,
             None,
+            false,
             step.span,
-            summary,
-            Origin::ErrorCleanup,
+            "only if a provisioner fails".to_string(),
+            Work::Provisioner(work),
         );
         for p in provisioned {
             self.c.graph.edge(*p, n);
         }
-        self.data_edges(&u.steps.error_cleanup, n);
+        self.data_edges(&step.deps, n);
         self.always.push(n);
         Some(n)
     }
 
-    /// The image step, then one copy per extra region. Returns the capture node.
-    fn capture(&mut self, u: &Use, body: &Body, ctx: &Context, region: Option<&str>) -> NodeIndex {
-        let builder = u.block.kind.as_str();
-        let summary = match builder {
-            "amazon-ebs" => with_region("create the AMI", region),
-            _ => "capture the image".into(),
-        };
-        let capture = self.node(
-            "capture",
-            NodeKind::Capture,
-            builder,
-            region,
-            u.block.span,
-            summary,
-            Origin::Source,
-        );
-        self.then(capture);
-        if builder != "amazon-ebs" {
-            return capture;
-        }
-        let span = body
-            .attribute("ami_regions")
-            .map_or(u.block.span, |a| a.expr.span);
-        let Some(value) = attr_value(body, "ami_regions", ctx, &mut self.c.diags) else {
-            return capture;
-        };
-        let mut copies = Vec::new();
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        match value.unmark().0.as_sequence() {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let target = shown(item);
-                    let step = if item.contains_unknown() || item.contains_sensitive() {
-                        format!("copy[#{i}]")
-                    } else {
-                        format!("copy[{target}]")
-                    };
-                    if Some(target.as_str()) == region && !item.contains_unknown()
-                        || !seen.insert(step.clone())
-                    {
-                        continue;
-                    }
-                    let n = self.node(
-                        &step,
-                        NodeKind::Copy,
-                        builder,
-                        Some(&target),
-                        span,
-                        format!("copy the AMI to {target}"),
-                        Origin::Source,
-                    );
-                    copies.push(vec![n]);
-                }
-            }
-            None if value.contains_unknown() => {
-                let n = self.node(
-                    "copy[*]",
-                    NodeKind::Copy,
-                    builder,
-                    Some(UNKNOWN),
-                    span,
-                    format!("copy the AMI to each of ami_regions {UNKNOWN}"),
-                    Origin::Source,
-                );
-                copies.push(vec![n]);
-            }
-            None => {}
-        }
-        self.parallel(copies);
-        capture
-    }
-
-    /// Each post-processor chain as a path; separate chains run in parallel. `-except` on a
-    /// post-processor drops it and the rest of its chain, as in Packer.
-    fn post_processors(&mut self, u: &Use, ctx: &Context) {
-        let mut chains = Vec::new();
-        let mut keeps_original = u.build.post_processors.is_empty();
-        for (c, chain) in u.build.post_processors.iter().enumerate() {
-            let mut nodes = Vec::new();
+    /// The post-processor blocks, one after another in declared order as Packer runs them;
+    /// the steps of a `post-processors` chain in order too. `-except` on a post-processor
+    /// drops it and the rest of its chain, as in Packer.
+    fn post_processors(&mut self, u: &Use) {
+        let mut any = false;
+        let mut keeps_original = u.steps.post_processors.is_empty();
+        for (c, chain) in u.steps.post_processors.iter().enumerate() {
+            let mut first = true;
             for (p, step) in chain.iter().enumerate() {
                 if !applies(step, u.use_) {
                     continue;
@@ -346,8 +330,16 @@ impl SessionPlan<'_, '_> {
                 if self.c.selection.excludes_post_processor(&name) {
                     break;
                 }
-                let keep = keeps_input(step);
-                if nodes.is_empty() && keep {
+                let decoded = match &step.plugin {
+                    Some(Decoded::PostProcessor(pp)) => Some(pp.clone()),
+                    _ => None,
+                };
+                let keep = decoded
+                    .as_ref()
+                    .map_or(step.keep_input_artifact.unwrap_or(false), |pp| {
+                        pp.keeps_input(step.keep_input_artifact)
+                    });
+                if first && keep {
                     keeps_original = true;
                 }
                 let id = if chain.len() == 1 {
@@ -355,25 +347,23 @@ impl SessionPlan<'_, '_> {
                 } else {
                     format!("post-processors[{c}][{p}].{}", step.kind)
                 };
-                let origin = Origin::PostProcessor {
+                let work = Work::PostProcessor {
                     chain: c,
                     position: p,
+                    step: self.work(u, PluginKind::PostProcessor, step, keep),
                 };
-                let n = if step.kind == "hcp-packer-publish" {
-                    let key = ReleaseKey {
-                        bucket: self.string_attr(&step.body, "bucket_name", ctx),
-                        product: self.string_attr(&step.body, "product_name", ctx),
-                        release: self.string_attr(&step.body, "release_name", ctx),
-                    };
+                let target = decoded.as_ref().and_then(|pp| pp.publishes());
+                let n = if let Some(key) = target {
                     let summary = format!("publish to {}", key.path());
                     let n = self.node(
                         &id,
                         NodeKind::Publish,
                         &step.kind,
                         None,
+                        false,
                         step.span,
                         summary,
-                        origin,
+                        work,
                     );
                     self.c
                         .releases
@@ -383,12 +373,8 @@ impl SessionPlan<'_, '_> {
                         .push(n);
                     n
                 } else {
-                    let mut summary = step
-                        .name
-                        .as_ref()
-                        .map(|n| format!("\"{n}\""))
-                        .unwrap_or_default();
-                    if !nodes.is_empty() && !keep {
+                    let mut summary = quoted(step.name.as_deref());
+                    if !first && !keep {
                         summary = [summary.as_str(), "deletes its input artifact afterwards"]
                             .iter()
                             .filter(|s| !s.is_empty())
@@ -401,59 +387,62 @@ impl SessionPlan<'_, '_> {
                         NodeKind::PostProcessor,
                         &step.kind,
                         None,
+                        false,
                         step.span,
                         summary,
-                        origin,
+                        work,
                     )
                 };
-                self.data_edges(&u.steps.post_processors[c][p], n);
-                nodes.push(n);
+                self.then(n);
+                self.data_edges(&step.deps, n);
+                first = false;
+                any = true;
             }
-            chains.push(nodes);
         }
-        let any = chains.iter().any(|c| !c.is_empty());
-        self.parallel(chains);
         if any && !keeps_original {
+            let builder = self.builder;
+            let span = self.span;
             let n = self.node(
                 "discard",
                 NodeKind::Discard,
-                &u.block.kind,
+                builder,
                 None,
-                u.block.span,
+                false,
+                span,
                 "delete the builder's artifact: no post-processor keeps it".into(),
-                Origin::Source,
+                Work::Discard,
             );
             self.then(n);
         }
     }
 
     /// Publishing for an `hcp_packer_registry` block (the build's, else the template's).
-    fn registry(&mut self, u: &Use, ctx: &Context) {
-        let Some(block) = u
-            .build
-            .registry
-            .as_ref()
-            .or(self.c.template.registry.as_ref())
-        else {
+    fn registry(&mut self, u: &Use) {
+        let Some(block) = &u.steps.registry else {
             return;
         };
+        let binder = Binder::registry(block.clone(), u.config.clone());
         let key = ReleaseKey {
             bucket: None,
-            product: self.string_attr(&block.body, "bucket_name", ctx),
+            product: binder.registry_product(),
             release: None,
         };
-        let product = key.product.clone().unwrap_or_else(|| UNKNOWN.into());
+        let product = key
+            .product
+            .clone()
+            .unwrap_or_else(|| crate::body::UNKNOWN.into());
         let n = self.node(
             "publish",
             NodeKind::Publish,
             "hcp_packer_registry",
             None,
+            false,
             block.span,
             format!("publish to the registry as product {product}"),
-            Origin::Registry,
+            Work::Registry(Arc::new(binder)),
         );
         self.then(n);
-        self.data_edges(&u.steps.registry, n);
+        self.data_edges(&block.deps, n);
         self.c
             .releases
             .entry(key)
@@ -461,38 +450,11 @@ impl SessionPlan<'_, '_> {
             .1
             .push(n);
     }
+}
 
-    /// The session's cleanup, after `after` (or the launch when nothing else).
-    fn cleanup(&mut self, u: &Use, after: &[NodeIndex], launch: NodeIndex) {
-        let builder = u.block.kind.as_str();
-        let summary = match builder {
-            "amazon-ebs" => {
-                "terminate the instance, delete the temporary key pair and security group"
-                    .to_string()
-            }
-            other => format!("remove the {other} builder's temporary resources"),
-        };
-        let n = self.node(
-            "cleanup",
-            NodeKind::Cleanup,
-            builder,
-            None,
-            u.block.span,
-            summary,
-            Origin::Source,
-        );
-        if after.is_empty() {
-            self.c.graph.edge(launch, n);
-        }
-        for a in after {
-            self.c.graph.edge(*a, n);
-        }
-        self.always.push(n);
-    }
-
-    fn string_attr(&mut self, body: &Body, name: &str, ctx: &Context) -> Option<String> {
-        attr_value(body, name, ctx, &mut self.c.diags).and_then(|v| known_string(&v))
-    }
+/// `"name"`, or nothing for a step without one.
+fn quoted(name: Option<&str>) -> String {
+    name.map(|n| format!("\"{n}\"")).unwrap_or_default()
 }
 
 /// A provisioner's or post-processor's `only`/`except` (exact `type.name`, as Packer matches
@@ -513,28 +475,4 @@ fn applies(step: &StepBlock, use_: &SourceUse) -> bool {
         return named(&step.only);
     }
     !named(&step.except)
-}
-
-/// Whether a post-processor keeps its input artifact: `keep_input_artifact` when set, else the
-/// plugin's default; manifest and hcp-packer-publish keep it whatever is set, as their Packer
-/// counterparts force it.
-pub fn keeps_input(step: &StepBlock) -> bool {
-    match step.kind.as_str() {
-        "manifest" | "hcp-packer-publish" => true,
-        "checksum" | "shell-local" => step.keep_input_artifact.unwrap_or(true),
-        _ => step.keep_input_artifact.unwrap_or(false),
-    }
-}
-
-/// The span of the first nested block `name` (or `dynamic "name"`) of a body.
-fn block_span(body: &Body, name: &str) -> Option<Span> {
-    body.items.iter().find_map(|i| match i {
-        Structure::Block(b) if b.ident.name == name => Some(b.header_span()),
-        Structure::Block(b)
-            if b.ident.name == "dynamic" && b.labels.first().is_some_and(|l| l.value == name) =>
-        {
-            Some(b.header_span())
-        }
-        _ => None,
-    })
 }

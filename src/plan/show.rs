@@ -1,13 +1,9 @@
 //! Printing evaluated configuration in a plan: HCL-like `name = value` lines, sensitive values
 //! masked, unknown values as `(known after build)`.
 
-use super::UNKNOWN;
-use crate::config::BodyValue;
+use crate::body::{BodyValue, SENSITIVE, UNKNOWN};
 use crate::value::{to_console, Value};
 use std::fmt::Write;
-
-/// What a sensitive value prints as.
-pub const SENSITIVE: &str = "(sensitive)";
 
 /// A value on one line when it is short, else indented over several, starting at column
 /// `indent`.

@@ -129,27 +129,3 @@ impl<'g> Walker<'g> {
         self.unfinished == 0
     }
 }
-
-/// The waves a walk goes through when every step succeeds: each wave is every step whose
-/// predecessors are all done, and runs in parallel. Also returns the steps that never run
-/// (error cleanups, when nothing fails).
-pub fn waves(graph: &BuildGraph) -> (Vec<Vec<NodeIndex>>, Vec<NodeIndex>) {
-    let mut walker = Walker::new(graph);
-    let mut waves = Vec::new();
-    loop {
-        let wave = walker.take_ready();
-        if wave.is_empty() {
-            break;
-        }
-        for n in &wave {
-            walker.finish(*n, Outcome::Succeeded);
-        }
-        waves.push(wave);
-    }
-    let skipped = graph
-        .nodes()
-        .map(|(i, _)| i)
-        .filter(|i| walker.state(*i) == State::Skipped)
-        .collect();
-    (waves, skipped)
-}

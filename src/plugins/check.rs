@@ -1,8 +1,9 @@
 //! Helpers for plugin validation: reading a body's fields with their spans, aware of values
 //! that stay unknown until build time (such a value counts as set, and is never judged).
 
-use crate::config::{AttrValue, BodyValue};
+use crate::body::{AttrValue, BodyValue};
 use crate::diagnostic::{suggest, Diagnostic};
+use crate::functions::gotime;
 use crate::source::Span;
 use crate::value::{convert, Type, Value};
 
@@ -187,18 +188,38 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// The field, when known and non-empty, must be a Go duration such as `5m` or `1h30m`.
+    /// The field, when known and non-empty, must be a Go duration such as `5m` or `1h30m`
+    /// that is not negative.
     pub fn duration(&mut self, name: &str) {
+        self.go_duration(name, false);
+    }
+
+    /// The field, when known and non-empty, must be a Go duration; a negative one is allowed
+    /// (`ssh_keep_alive_interval = "-1s"` turns keep-alives off).
+    pub fn signed_duration(&mut self, name: &str) {
+        self.go_duration(name, true);
+    }
+
+    fn go_duration(&mut self, name: &str, signed: bool) {
         let Some(given) = self.string(name).filter(|s| !s.is_empty()) else {
             return;
         };
-        if !is_duration(&given) {
+        let parsed = if signed {
+            gotime::parse_duration(given.trim()).map(|_| ())
+        } else {
+            gotime::wait_duration(&given).map(|_| ())
+        };
+        if let Err(why) = parsed {
             self.diags.push(
                 Diagnostic::error(
                     self.span(name),
                     format!("`{name}` must be a duration, not \"{given}\""),
                 )
-                .with_hint("write a number with a unit, such as \"30s\", \"5m\" or \"1h30m\""),
+                .with_hint(if why.contains("negative") {
+                    "a wait cannot be negative; write a number with a unit, such as \"30s\", \"5m\" or \"1h30m\""
+                } else {
+                    "write a number with a unit, such as \"30s\", \"5m\" or \"1h30m\""
+                }),
             );
         }
     }
@@ -251,50 +272,5 @@ fn pending(value: &Value) -> bool {
         Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().any(pending),
         Value::Map(m) | Value::Object(m) => m.values().any(pending),
         _ => false,
-    }
-}
-
-/// True for a Go duration: `0`, or signed number-unit pairs such as `1h30m`, `1.5s`, `300ms`.
-pub fn is_duration(text: &str) -> bool {
-    let s = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        if !["ns", "us", "µs", "μs", "ms", "s", "m", "h"].contains(&&rest[..unit_len]) {
-            return false;
-        }
-        rest = &rest[unit_len..];
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_duration;
-
-    #[test]
-    fn go_durations() {
-        for good in ["0", "5m", "1h30m", "1.5s", "300ms", "-2h", "10us"] {
-            assert!(is_duration(good), "{good}");
-        }
-        for bad in ["", "5", "5 minutes", "m", "1x", "1..5s", "5m3"] {
-            assert!(!is_duration(bad), "{bad}");
-        }
     }
 }

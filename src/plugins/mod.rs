@@ -1,5 +1,8 @@
-//! kiln's built-in plugins: their typed configs, decoded from evaluated block bodies, and the
-//! checks Packer's `Prepare()` makes on them.
+//! kiln's built-in plugins, one folder per family (`local/`, `remote/`, `amazon/`, `hcp/`),
+//! each plugin a typed config (decoded from an evaluated block body, with the checks Packer's
+//! `Prepare()` makes) that implements its kind's trait from [`sdk`]. Every plugin is one line
+//! of [`PLUGINS`], from which names, `required_plugins` sources, JSON nested-block names and
+//! "did you mean" lists derive; the planner and the runtime reach plugins only through it.
 //!
 //! Every config keeps Packer's field names and types so existing templates decode unchanged.
 //! Fields shared by several plugins (the communicator, AWS access, AMI and run settings) are
@@ -22,33 +25,23 @@ macro_rules! plugin_config {
 }
 pub(crate) use plugin_config;
 
-pub mod amazon_ami;
-pub mod amazon_common;
-pub mod amazon_ebs;
-pub mod amazon_types;
-pub mod breakpoint;
+pub mod amazon;
 mod check;
-pub mod checksum;
-pub mod communicator;
-pub mod file;
-pub mod file_provisioner;
-pub mod hcp_packer_artifact;
-pub mod hcp_packer_publish;
-pub mod hcp_packer_version;
-pub mod manifest;
-pub mod null;
-pub mod shell;
-pub mod shell_local;
-pub mod shell_local_pp;
+pub mod hcp;
+pub mod local;
+pub mod remote;
+pub mod sdk;
 
-pub(crate) use amazon_common::{amazon_access_fields, amazon_ami_fields, amazon_run_fields};
-pub(crate) use communicator::communicator_fields;
-pub(crate) use shell_local::shell_local_fields;
+pub(crate) use amazon::common::{amazon_access_fields, amazon_ami_fields, amazon_run_fields};
+pub(crate) use local::shell_local::shell_local_fields;
+pub(crate) use remote::communicator::communicator_fields;
 
-use crate::config::decode::decode_as;
-use crate::config::BodyValue;
+use crate::body::decode::decode_as;
+use crate::body::BodyValue;
 use crate::diagnostic::{has_errors, suggest, Diagnostic};
 use crate::source::Span;
+use sdk::{Builder, Config, DataSource, PostProcessor, Provisioner};
+use std::sync::Arc;
 
 /// The four kinds of plugin block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,133 +72,238 @@ impl PluginKind {
     }
 }
 
-/// A decoded plugin config.
+/// A decoded plugin config, as its kind's trait.
 #[derive(Clone, Debug)]
-pub enum PluginConfig {
-    /// Builder `amazon-ebs`.
-    AmazonEbs(Box<amazon_ebs::Config>),
-    /// Builder `null`.
-    Null(Box<null::Config>),
-    /// Builder `file`.
-    File(file::Config),
-    /// Provisioner `shell`.
-    Shell(Box<shell::Config>),
-    /// Provisioner `file`.
-    FileProvisioner(file_provisioner::Config),
-    /// Provisioner `shell-local`.
-    ShellLocal(Box<shell_local::Config>),
-    /// Provisioner `breakpoint`.
-    Breakpoint(breakpoint::Config),
-    /// Post-processor `manifest`.
-    Manifest(manifest::Config),
-    /// Post-processor `checksum`.
-    Checksum(checksum::Config),
-    /// Post-processor `shell-local`.
-    ShellLocalPostProcessor(Box<shell_local_pp::Config>),
-    /// Post-processor `hcp-packer-publish`.
-    HcpPackerPublish(hcp_packer_publish::Config),
-    /// Data source `amazon-ami`.
-    AmazonAmi(Box<amazon_ami::Config>),
-    /// Data source `hcp-packer-version`.
-    HcpPackerVersion(hcp_packer_version::Config),
-    /// Data source `hcp-packer-iteration` (deprecated name of `hcp-packer-version`).
-    HcpPackerIteration(hcp_packer_version::IterationConfig),
-    /// Data source `hcp-packer-artifact`.
-    HcpPackerArtifact(hcp_packer_artifact::Config),
-    /// Data source `hcp-packer-image` (deprecated name of `hcp-packer-artifact`).
-    HcpPackerImage(hcp_packer_artifact::ImageConfig),
+pub enum Decoded {
+    Builder(Arc<dyn Builder>),
+    Provisioner(Arc<dyn Provisioner>),
+    PostProcessor(Arc<dyn PostProcessor>),
+    DataSource(Arc<dyn DataSource>),
 }
 
-impl PluginConfig {
-    /// The plugin's kind and Packer type name (`(Builder, "amazon-ebs")`).
-    pub fn plugin(&self) -> (PluginKind, &'static str) {
-        use PluginKind as K;
+impl Decoded {
+    /// The kind of plugin it is.
+    pub fn kind(&self) -> PluginKind {
         match self {
-            PluginConfig::AmazonEbs(_) => (K::Builder, "amazon-ebs"),
-            PluginConfig::Null(_) => (K::Builder, "null"),
-            PluginConfig::File(_) => (K::Builder, "file"),
-            PluginConfig::Shell(_) => (K::Provisioner, "shell"),
-            PluginConfig::FileProvisioner(_) => (K::Provisioner, "file"),
-            PluginConfig::ShellLocal(_) => (K::Provisioner, "shell-local"),
-            PluginConfig::Breakpoint(_) => (K::Provisioner, "breakpoint"),
-            PluginConfig::Manifest(_) => (K::PostProcessor, "manifest"),
-            PluginConfig::Checksum(_) => (K::PostProcessor, "checksum"),
-            PluginConfig::ShellLocalPostProcessor(_) => (K::PostProcessor, "shell-local"),
-            PluginConfig::HcpPackerPublish(_) => (K::PostProcessor, "hcp-packer-publish"),
-            PluginConfig::AmazonAmi(_) => (K::DataSource, "amazon-ami"),
-            PluginConfig::HcpPackerVersion(_) => (K::DataSource, "hcp-packer-version"),
-            PluginConfig::HcpPackerIteration(_) => (K::DataSource, "hcp-packer-iteration"),
-            PluginConfig::HcpPackerArtifact(_) => (K::DataSource, "hcp-packer-artifact"),
-            PluginConfig::HcpPackerImage(_) => (K::DataSource, "hcp-packer-image"),
-        }
-    }
-
-    /// The checks Packer's `Prepare()` makes, pointing into `body` (the body this was decoded
-    /// from). Values unknown until build time are never reported.
-    pub fn validate(&self, body: &BodyValue) -> Vec<Diagnostic> {
-        match self {
-            PluginConfig::AmazonEbs(c) => c.validate(body),
-            PluginConfig::Null(c) => c.validate(body),
-            PluginConfig::File(c) => c.validate(body),
-            PluginConfig::Shell(c) => c.validate(body),
-            PluginConfig::FileProvisioner(c) => c.validate(body),
-            PluginConfig::ShellLocal(c) => c.validate(body),
-            PluginConfig::Breakpoint(c) => c.validate(body),
-            PluginConfig::Manifest(c) => c.validate(body),
-            PluginConfig::Checksum(c) => c.validate(body),
-            PluginConfig::ShellLocalPostProcessor(c) => c.validate(body),
-            PluginConfig::HcpPackerPublish(c) => c.validate(body),
-            PluginConfig::AmazonAmi(c) => c.validate(body),
-            PluginConfig::HcpPackerVersion(c) => c.validate(body),
-            PluginConfig::HcpPackerIteration(c) => c.validate(body),
-            PluginConfig::HcpPackerArtifact(c) => c.validate(body),
-            PluginConfig::HcpPackerImage(c) => c.validate(body),
+            Decoded::Builder(_) => PluginKind::Builder,
+            Decoded::Provisioner(_) => PluginKind::Provisioner,
+            Decoded::PostProcessor(_) => PluginKind::PostProcessor,
+            Decoded::DataSource(_) => PluginKind::DataSource,
         }
     }
 }
 
-const BUILDERS: &[&str] = &["amazon-ebs", "file", "null"];
-const PROVISIONERS: &[&str] = &["breakpoint", "file", "shell", "shell-local"];
-const POST_PROCESSORS: &[&str] = &["checksum", "hcp-packer-publish", "manifest", "shell-local"];
-const DATA_SOURCES: &[&str] = &[
-    "amazon-ami",
-    "hcp-packer-artifact",
-    "hcp-packer-image",
-    "hcp-packer-iteration",
-    "hcp-packer-version",
+type DecodeFn = fn(&BodyValue, &str) -> (Option<Decoded>, Vec<Diagnostic>);
+
+/// One built-in plugin.
+pub struct Plugin {
+    pub kind: PluginKind,
+    /// Packer's type name (`amazon-ebs`, `shell-local`).
+    pub name: &'static str,
+    /// The `required_plugins` source that provides it for Packer; `None` when Packer builds
+    /// it in.
+    pub source: Option<&'static str>,
+    /// The name that replaced this one, for a deprecated plugin.
+    pub replaced_by: Option<&'static str>,
+    /// The nested blocks its config takes (JSON templates need to know them).
+    pub blocks: &'static [&'static str],
+    decode: DecodeFn,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind.noun(), self.name)
+    }
+}
+
+const AMAZON: Option<&str> = Some("github.com/hashicorp/amazon");
+const HCP: Option<&str> = Some("github.com/hashicorp/hcp");
+
+/// Every built-in plugin: one line each.
+pub static PLUGINS: &[Plugin] = &[
+    builder::<amazon::ebs::Config>("amazon-ebs", AMAZON, amazon::ebs::BLOCKS),
+    builder::<local::file::Config>("file", None, &[]),
+    builder::<local::null::Config>("null", None, &[]),
+    provisioner::<local::breakpoint::Config>("breakpoint", None),
+    provisioner::<remote::file::Config>("file", None),
+    provisioner::<remote::shell::Config>("shell", None),
+    provisioner::<local::shell_local::Config>("shell-local", None),
+    post_processor::<local::checksum::Config>("checksum", None),
+    post_processor::<hcp::publish::Config>("hcp-packer-publish", HCP),
+    post_processor::<local::manifest::Config>("manifest", None),
+    post_processor::<local::shell_local_pp::Config>("shell-local", None),
+    data_source::<amazon::ami::Config>("amazon-ami", AMAZON, amazon::ami::BLOCKS),
+    data_source::<hcp::artifact::Config>("hcp-packer-artifact", HCP, &[]),
+    deprecated(
+        data_source::<hcp::artifact::ImageConfig>("hcp-packer-image", HCP, &[]),
+        "hcp-packer-artifact",
+    ),
+    deprecated(
+        data_source::<hcp::version::IterationConfig>("hcp-packer-iteration", HCP, &[]),
+        "hcp-packer-version",
+    ),
+    data_source::<hcp::version::Config>("hcp-packer-version", HCP, &[]),
 ];
 
-/// Data source names Packer deprecated, with their replacements.
-const DEPRECATED: &[(&str, &str)] = &[
-    ("hcp-packer-image", "hcp-packer-artifact"),
-    ("hcp-packer-iteration", "hcp-packer-version"),
-];
+const fn entry(
+    kind: PluginKind,
+    name: &'static str,
+    source: Option<&'static str>,
+    blocks: &'static [&'static str],
+    decode: DecodeFn,
+) -> Plugin {
+    Plugin {
+        kind,
+        name,
+        source,
+        replaced_by: None,
+        blocks,
+        decode,
+    }
+}
+
+const fn builder<C: Config + Builder>(
+    name: &'static str,
+    source: Option<&'static str>,
+    blocks: &'static [&'static str],
+) -> Plugin {
+    entry(
+        PluginKind::Builder,
+        name,
+        source,
+        blocks,
+        decode_builder::<C>,
+    )
+}
+
+const fn provisioner<C: Config + Provisioner>(
+    name: &'static str,
+    source: Option<&'static str>,
+) -> Plugin {
+    entry(
+        PluginKind::Provisioner,
+        name,
+        source,
+        &[],
+        decode_provisioner::<C>,
+    )
+}
+
+const fn post_processor<C: Config + PostProcessor>(
+    name: &'static str,
+    source: Option<&'static str>,
+) -> Plugin {
+    entry(
+        PluginKind::PostProcessor,
+        name,
+        source,
+        &[],
+        decode_post_processor::<C>,
+    )
+}
+
+const fn data_source<C: Config + DataSource>(
+    name: &'static str,
+    source: Option<&'static str>,
+    blocks: &'static [&'static str],
+) -> Plugin {
+    entry(
+        PluginKind::DataSource,
+        name,
+        source,
+        blocks,
+        decode_data_source::<C>,
+    )
+}
+
+const fn deprecated(plugin: Plugin, replaced_by: &'static str) -> Plugin {
+    Plugin {
+        replaced_by: Some(replaced_by),
+        ..plugin
+    }
+}
+
+fn decode_builder<C: Config + Builder>(
+    body: &BodyValue,
+    what: &str,
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    typed::<C>(body, what, |c| Decoded::Builder(Arc::new(c)))
+}
+
+fn decode_provisioner<C: Config + Provisioner>(
+    body: &BodyValue,
+    what: &str,
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    typed::<C>(body, what, |c| Decoded::Provisioner(Arc::new(c)))
+}
+
+fn decode_post_processor<C: Config + PostProcessor>(
+    body: &BodyValue,
+    what: &str,
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    typed::<C>(body, what, |c| Decoded::PostProcessor(Arc::new(c)))
+}
+
+fn decode_data_source<C: Config + DataSource>(
+    body: &BodyValue,
+    what: &str,
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    typed::<C>(body, what, |c| Decoded::DataSource(Arc::new(c)))
+}
+
+/// Decode `body` as `C` and run its checks.
+fn typed<C: Config>(
+    body: &BodyValue,
+    what: &str,
+    wrap: impl FnOnce(C) -> Decoded,
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    match decode_as::<C>(body, what) {
+        Ok(config) => {
+            let diags = config.validate(body);
+            (Some(wrap(config)), diags)
+        }
+        Err(errors) => (None, errors),
+    }
+}
+
+/// The plugin of a kind with this name.
+pub fn find(kind: PluginKind, name: &str) -> Option<&'static Plugin> {
+    PLUGINS.iter().find(|p| p.kind == kind && p.name == name)
+}
 
 /// The plugin type names of a kind, sorted (Packer's names: "amazon-ebs", "shell-local", ...).
-pub fn names(kind: PluginKind) -> &'static [&'static str] {
-    match kind {
-        PluginKind::Builder => BUILDERS,
-        PluginKind::Provisioner => PROVISIONERS,
-        PluginKind::PostProcessor => POST_PROCESSORS,
-        PluginKind::DataSource => DATA_SOURCES,
-    }
+pub fn names(kind: PluginKind) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = PLUGINS
+        .iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.name)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// `required_plugins` sources and the plugin types each provides. Packer builds the rest in.
-pub fn plugin_sources() -> &'static [(&'static str, &'static [&'static str])] {
-    &[
-        ("github.com/hashicorp/amazon", &["amazon-ebs", "amazon-ami"]),
-        (
-            "github.com/hashicorp/hcp",
-            &[
-                "hcp-packer-publish",
-                "hcp-packer-version",
-                "hcp-packer-artifact",
-                "hcp-packer-iteration",
-                "hcp-packer-image",
-            ],
-        ),
-    ]
+pub fn plugin_sources() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for p in PLUGINS {
+        let Some(source) = p.source else { continue };
+        match out.iter_mut().find(|(s, _)| *s == source) {
+            Some((_, names)) => names.push(p.name),
+            None => out.push((source, vec![p.name])),
+        }
+    }
+    out
+}
+
+/// Every nested block name a plugin config takes, sorted and without repeats.
+pub fn nested_blocks() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = PLUGINS
+        .iter()
+        .flat_map(|p| p.blocks.iter().copied())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Decode a plugin block's evaluated body into its typed config and run its checks. Errors
@@ -216,7 +314,7 @@ pub fn decode(
     type_name: &str,
     type_span: Span,
     body: &BodyValue,
-) -> Result<PluginConfig, Vec<Diagnostic>> {
+) -> Result<Decoded, Vec<Diagnostic>> {
     match check(kind, type_name, type_span, body) {
         (Some(config), diags) if !has_errors(&diags) => Ok(config),
         (_, diags) => Err(diags),
@@ -229,13 +327,13 @@ pub fn check(
     type_name: &str,
     type_span: Span,
     body: &BodyValue,
-) -> (Option<PluginConfig>, Vec<Diagnostic>) {
-    let what = format!("the {type_name} {}", kind.noun());
-    let Some(decoded) = decode_known(kind, type_name, body, &what) else {
+) -> (Option<Decoded>, Vec<Diagnostic>) {
+    let Some(plugin) = find(kind, type_name) else {
         return (None, vec![unknown_type(kind, type_name, type_span)]);
     };
+    let what = format!("the {type_name} {}", kind.noun());
     let mut diags = Vec::new();
-    if let Some((_, replacement)) = DEPRECATED.iter().find(|(old, _)| *old == type_name) {
+    if let Some(replacement) = plugin.replaced_by {
         diags.push(
             Diagnostic::warning(
                 type_span,
@@ -244,49 +342,9 @@ pub fn check(
             .with_hint(format!("use `{replacement}` instead")),
         );
     }
-    match decoded {
-        Ok(config) => {
-            diags.extend(config.validate(body));
-            (Some(config), diags)
-        }
-        Err(errors) => {
-            diags.extend(errors);
-            (None, diags)
-        }
-    }
-}
-
-fn decode_known(
-    kind: PluginKind,
-    name: &str,
-    body: &BodyValue,
-    what: &str,
-) -> Option<Result<PluginConfig, Vec<Diagnostic>>> {
-    use PluginConfig as P;
-    use PluginKind as K;
-    Some(match (kind, name) {
-        (K::Builder, "amazon-ebs") => decode_as(body, what).map(|c| P::AmazonEbs(Box::new(c))),
-        (K::Builder, "null") => decode_as(body, what).map(|c| P::Null(Box::new(c))),
-        (K::Builder, "file") => decode_as(body, what).map(P::File),
-        (K::Provisioner, "shell") => decode_as(body, what).map(|c| P::Shell(Box::new(c))),
-        (K::Provisioner, "file") => decode_as(body, what).map(P::FileProvisioner),
-        (K::Provisioner, "shell-local") => {
-            decode_as(body, what).map(|c| P::ShellLocal(Box::new(c)))
-        }
-        (K::Provisioner, "breakpoint") => decode_as(body, what).map(P::Breakpoint),
-        (K::PostProcessor, "manifest") => decode_as(body, what).map(P::Manifest),
-        (K::PostProcessor, "checksum") => decode_as(body, what).map(P::Checksum),
-        (K::PostProcessor, "shell-local") => {
-            decode_as(body, what).map(|c| P::ShellLocalPostProcessor(Box::new(c)))
-        }
-        (K::PostProcessor, "hcp-packer-publish") => decode_as(body, what).map(P::HcpPackerPublish),
-        (K::DataSource, "amazon-ami") => decode_as(body, what).map(|c| P::AmazonAmi(Box::new(c))),
-        (K::DataSource, "hcp-packer-version") => decode_as(body, what).map(P::HcpPackerVersion),
-        (K::DataSource, "hcp-packer-iteration") => decode_as(body, what).map(P::HcpPackerIteration),
-        (K::DataSource, "hcp-packer-artifact") => decode_as(body, what).map(P::HcpPackerArtifact),
-        (K::DataSource, "hcp-packer-image") => decode_as(body, what).map(P::HcpPackerImage),
-        _ => return None,
-    })
+    let (decoded, found) = (plugin.decode)(body, &what);
+    diags.extend(found);
+    (decoded, diags)
 }
 
 /// "kiln has no builder `qemu`", with the closest name, the kind that does have it, or the list.
@@ -295,12 +353,12 @@ fn unknown_type(kind: PluginKind, name: &str, span: Span) -> Diagnostic {
     let available = names(kind);
     let d = Diagnostic::error(span, format!("kiln has no {noun} `{name}`"));
     let list = format!("available {noun}s: {}", available.join(", "));
-    if let Some(close) = suggest(name, available) {
+    if let Some(close) = suggest(name, &available) {
         return d.with_hint(format!("did you mean `{close}`? {list}"));
     }
     if let Some(other) = PluginKind::ALL
         .into_iter()
-        .find(|k| *k != kind && names(*k).contains(&name))
+        .find(|k| *k != kind && find(*k, name).is_some())
     {
         return d.with_hint(format!(
             "`{name}` is a {}, not a {noun}; {list}",

@@ -1,7 +1,7 @@
 //! Tests across the registry: the seed template, unknown plugin types, and real templates.
 
 use super::*;
-use crate::config::{AttrValue, BlockValue};
+use crate::body::{AttrValue, BlockValue};
 use crate::source::FileId;
 use crate::syntax::{self, Block, Body, Structure};
 use crate::value::{literal_value, Value};
@@ -90,16 +90,18 @@ fn the_seed_template_decodes_cleanly() {
     for (kind, name, span, body) in &blocks {
         let (config, diags) = check(*kind, name, *span, body);
         assert_eq!(diags, [], "{name}");
-        assert_eq!(config.map(|c| c.plugin()), Some((*kind, name.as_str())));
+        assert_eq!(config.map(|c| c.kind()), Some(*kind), "{name}");
     }
 }
 
 #[test]
 fn the_seed_source_is_an_amazon_ebs_config() {
     let (kind, name, span, body) = &seed_blocks()[0];
-    let Ok(PluginConfig::AmazonEbs(config)) = decode(*kind, name, *span, body) else {
-        panic!("not amazon-ebs");
-    };
+    assert!(matches!(
+        decode(*kind, name, *span, body),
+        Ok(Decoded::Builder(_))
+    ));
+    let config: amazon::ebs::Config = decode_as(body, "the builder").expect("decodes");
     assert_eq!(config.ami_name, "my-custom-ami-{{timestamp}}");
     assert_eq!(config.instance_type, "t3.micro");
     assert_eq!(config.region, "us-east-1");
@@ -117,9 +119,11 @@ fn the_seed_source_is_an_amazon_ebs_config() {
 #[test]
 fn the_seed_publishes_a_release() {
     let (kind, name, span, body) = &seed_blocks()[2];
-    let Ok(PluginConfig::HcpPackerPublish(config)) = decode(*kind, name, *span, body) else {
-        panic!("not hcp-packer-publish");
-    };
+    assert!(matches!(
+        decode(*kind, name, *span, body),
+        Ok(Decoded::PostProcessor(_))
+    ));
+    let config: hcp::publish::Config = decode_as(body, "the post-processor").expect("decodes");
     assert_eq!(config.bucket_name, "my-hcp-packer-bucket");
     assert_eq!(config.product_name, "my-product");
     assert_eq!(config.release_name, "my-release");
@@ -190,7 +194,9 @@ fn deprecated_data_sources_still_decode_with_a_warning() {
     let (kind, name, span, body) =
         plugin_blocks(&syntax::parse(FileId(0), text).expect("parses")).remove(0);
     let (config, diags) = check(kind, &name, span, &body);
-    assert!(matches!(config, Some(PluginConfig::HcpPackerImage(_))));
+    assert!(matches!(config, Some(Decoded::DataSource(_))));
+    let entry = find(PluginKind::DataSource, "hcp-packer-image").expect("in the table");
+    assert_eq!(entry.replaced_by, Some("hcp-packer-artifact"));
     assert_eq!(diags.len(), 1);
     assert!(!diags[0].is_error());
     assert_eq!(
@@ -219,7 +225,7 @@ fn every_plugin_a_source_provides_exists() {
 #[test]
 fn builders_accept_every_communicator_field() {
     let body = BodyValue {
-        attrs: communicator::FIELDS
+        attrs: remote::communicator::FIELDS
             .iter()
             .map(|name| AttrValue {
                 name: name.to_string(),
@@ -231,7 +237,7 @@ fn builders_accept_every_communicator_field() {
         ..BodyValue::default()
     };
     let (null, diags) = check(PluginKind::Builder, "null", Span::default(), &body);
-    assert!(matches!(null, Some(PluginConfig::Null(_))), "{diags:?}");
+    assert!(matches!(null, Some(Decoded::Builder(_))), "{diags:?}");
     assert_eq!(diags, []);
     let mut ebs = body.clone();
     for (name, value) in [

@@ -55,6 +55,10 @@ fn corpus_templates_compile_to_plans() {
 /// Corpus directories that use only kiln's plugins but are meant to fail (test fixtures of
 /// Packer's own error handling), with why.
 const EXPECTED_INVALID: &[(&str, &str)] = &[
+    ("hashicorp__packer__command__test-fixtures__fmt", "a formatting fixture whose amazon-ebs source lacks the required `ami_name`"),
+    ("hashicorp__packer__command__test-fixtures__hcl__validation", "`wrong_pause_before.pkr.hcl` sets `pause_before = \"5\"`, no duration, on purpose"),
+    ("hashicorp__packer__command__test-fixtures__hcl2_upgrade__ami_test", "an upgrade fixture whose amazon-ebs source lacks the required `ami_name`"),
+    ("hashicorp__packer__command__test-fixtures__hcl2_upgrade__placeholders", "an upgrade fixture with a field the null builder does not have (`other_prop`)"),
     ("hashicorp__packer__command__test-fixtures__hcl__dynamic", "`dynamic` source and provisioner blocks inside a build are not supported by the loader yet"),
     ("hashicorp__packer__command__test-fixtures__hcl__reprepare", "independent fixtures that each declare `null.example`"),
     ("hashicorp__packer__command__test-fixtures__hcp", "independent fixtures that each declare `file.test`"),

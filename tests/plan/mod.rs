@@ -144,7 +144,7 @@ fn copies_run_in_parallel_and_post_processors_wait_for_every_copy() {
         "web.amazon-ebs.east/copy[ap-southeast-2]"
     ));
     // Two independent branches: nothing of one session waits for the other.
-    let (waves, _) = plan::waves(&graph);
+    let (waves, _) = kiln::exec::dry_run::waves(&graph, &Default::default());
     assert_eq!(waves[0].len(), 2, "both sessions start at once");
 }
 
@@ -152,8 +152,12 @@ fn copies_run_in_parallel_and_post_processors_wait_for_every_copy() {
 fn a_copy_to_the_build_region_is_skipped_and_regions_deduplicated() {
     let text = r#"
 source "amazon-ebs" "a" {
-  region      = "us-east-1"
-  ami_regions = ["us-east-1", "eu-west-1", "eu-west-1"]
+  ami_name      = "image-a"
+  instance_type = "t3.micro"
+  source_ami    = "ami-1"
+  ssh_username  = "ubuntu"
+  region        = "us-east-1"
+  ami_regions   = ["us-east-1", "eu-west-1", "eu-west-1"]
 }
 build { sources = ["source.amazon-ebs.a"] }
 "#;
@@ -218,13 +222,14 @@ fn keep_input_artifact_decides_what_is_deleted() {
         "{}",
         second.summary
     );
-    // Separate chains run in parallel; steps of one chain in order.
+    // Post-processor blocks run one after another in declared order, as in Packer; so do
+    // the steps of one chain.
     assert!(has_edge(
         &graph,
         "chains.null.app/post-processors[0][0].checksum",
         "chains.null.app/post-processors[0][1].shell-local"
     ));
-    assert!(!has_edge(
+    assert!(has_edge(
         &graph,
         "chains.null.app/post-processors[0][1].shell-local",
         "chains.null.app/post-processor[1].manifest"
@@ -284,7 +289,7 @@ fn a_failed_step_skips_its_descendants_but_never_cleanup_or_other_branches() {
 fn the_error_cleanup_provisioner_runs_only_when_a_provisioner_fails() {
     let (_, graph) = compile_text(&example("post-processor-chains"), &PlanOptions::default());
     let cleanup = "chains.null.app/error-cleanup-provisioner.shell-local";
-    let (_, never) = plan::waves(&graph);
+    let (_, never) = kiln::exec::dry_run::waves(&graph, &Default::default());
     assert!(never.contains(&graph.find(cleanup).expect("error cleanup")));
     let mut walker = Walker::new(&graph);
     let failing = graph
@@ -414,9 +419,12 @@ variable "regions" {
 }
 
 source "amazon-ebs" "web" {
-  for_each = var.regions
-  region   = each.value
-  ami_name = "web-${each.key}"
+  for_each      = var.regions
+  region        = each.value
+  ami_name      = "web-${each.key}"
+  instance_type = "t3.micro"
+  source_ami    = "ami-1"
+  ssh_username  = "ubuntu"
 }
 
 build {
@@ -431,7 +439,7 @@ build {
   }
 }
 "#;
-    let (template, graph) = compile_text(text, &PlanOptions::default());
+    let (_, graph) = compile_text(text, &PlanOptions::default());
     let sessions: Vec<(&str, Option<&str>)> = graph
         .sessions()
         .iter()
@@ -445,7 +453,7 @@ build {
             ("one.amazon-ebs.renamed", Some("us-west-2")),
         ]
     );
-    let (out, diags) = plan::dry_run(&template, &graph, &Default::default());
+    let (out, diags) = kiln::exec::dry_run(&graph, &Default::default());
     assert!(diags.is_empty(), "{diags:?}");
     assert!(out.contains("ami_name = \"web-east\""), "{out}");
     assert!(out.contains("ami_name = \"web-west\""), "{out}");
@@ -703,7 +711,7 @@ fn large_graphs_are_drawn_by_their_structure_in_linear_time() {
     let mut text = String::new();
     for i in 0..200 {
         text.push_str(&format!(
-            "source \"amazon-ebs\" \"s{i}\" {{\n  region      = \"us-east-1\"\n  ami_regions = [\"eu-west-1\", \"eu-west-2\"]\n}}\n"
+            "source \"amazon-ebs\" \"s{i}\" {{\n  ami_name = \"image-{i}\"\n  instance_type = \"t3.micro\"\n  source_ami = \"ami-1\"\n  ssh_username = \"ubuntu\"\n  region      = \"us-east-1\"\n  ami_regions = [\"eu-west-1\", \"eu-west-2\"]\n}}\n"
         ));
     }
     let sources: Vec<String> = (0..200)

@@ -29,9 +29,7 @@ pub fn json(graph: &BuildGraph, sources: &SourceMap) -> String {
     for (k, (_, node)) in graph.nodes().enumerate() {
         out.push_str(if k == 0 { "\n    " } else { ",\n    " });
         let session = node.session.map(|s| &graph.sessions()[s]);
-        let build = session
-            .and_then(|s| graph.builds().iter().find(|b| b.index == s.build))
-            .map(|b| b.name.as_str());
+        let build = session.map(|s| s.build.as_str());
         let _ = write!(
             out,
             "{{\"id\": {}, \"kind\": {}, \"plugin\": {}, \"build\": {}, \"source\": {}, \"region\": {}, \"summary\": {}, \"span\": {}}}",

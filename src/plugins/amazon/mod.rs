@@ -1,0 +1,7 @@
+//! Amazon's plugins: the `amazon-ebs` builder and the `amazon-ami` data source, with the
+//! settings they share.
+
+pub mod ami;
+pub mod common;
+pub mod ebs;
+pub mod types;

@@ -1,0 +1,6 @@
+//! The registry's plugins: the `hcp-packer-publish` post-processor and the
+//! `hcp-packer-version` / `hcp-packer-artifact` data sources (with their deprecated names).
+
+pub mod artifact;
+pub mod publish;
+pub mod version;

@@ -1,0 +1,17 @@
+//! What plugins build on: the plugin traits, the step context the runtime hands them, their
+//! errors and artifacts. Plugins import this module, never the runtime.
+
+pub mod artifact;
+pub mod context;
+pub mod duration;
+pub mod error;
+pub mod generated;
+pub mod plugin;
+
+pub use artifact::Artifact;
+pub use context::{Connection, Host, Level, StepContext, StepInfo};
+pub use error::StepError;
+pub use plugin::{
+    Builder, BuilderPlan, BuilderStep, BuilderStepKind, Config, DataSource, PostProcessor,
+    Provisioner, ReleaseTarget, StepFuture,
+};
