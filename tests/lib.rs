@@ -4,6 +4,7 @@ mod build;
 mod config;
 mod eval;
 mod fmt;
+mod pipeline;
 mod plan;
 mod ssh;
 mod syntax;

@@ -232,9 +232,9 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
         registry,
         context: ctx,
     };
-    if !crate::diagnostic::has_errors(&diags) {
-        diags.extend(check::check(&mut template));
-    }
+    // Every plugin config is checked even when something else is wrong, so one run reports
+    // every mistake.
+    diags.extend(check::check(&mut template));
     (Some(template), diags)
 }
 
