@@ -1,6 +1,6 @@
 //! Ctrl-C during a build: the first cancels and cleans up, the second exits at once.
 
-use super::{alive, events, sleepers, spawn_kiln, wait_with_timeout, Test};
+use super::{assert_group_ends, events, group_in, sleepers, spawn_kiln, wait_with_timeout, Test};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ build {
   sources = ["source.null.a"]
 
   provisioner "shell-local" {
-    inline = ["echo $$ > pid", "sleep 60"]
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > group", "sleep 60"]
   }
 
   error-cleanup-provisioner "shell-local" {
@@ -52,13 +52,13 @@ build {
     );
     let dir = test.dir();
     let mut child = spawn_kiln(dir, &["build", "-events=ev.json", "t.pkr.hcl"]);
-    let pid: i32 = wait_for_file(&dir.join("pid")).trim().parse().unwrap();
-    assert!(alive(pid));
+    wait_for_file(&dir.join("group"));
+    let group = group_in(&dir.join("group"));
     interrupt(&child);
     let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
     assert_ne!(status, 0, "an interrupted build fails:\n{stdout}");
     assert!(dir.join("cleaned").exists(), "the cleanup ran:\n{stdout}");
-    assert!(!alive(pid), "the provisioner's script was stopped");
+    assert_group_ends(group, "the provisioner's script was stopped");
     let script = stdout
         .lines()
         .find_map(|l| l.split("Running local shell script: ").nth(1))
@@ -88,23 +88,22 @@ build {
   sources = ["source.null.a"]
 
   provisioner "shell-local" {
-    inline = ["echo $$ > pid", "sleep 60"]
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > group", "sleep 60"]
   }
 
   error-cleanup-provisioner "shell-local" {
-    inline = ["echo $$ > cleanup-pid", "sleep 60"]
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > cleanup-group", "sleep 60"]
   }
 }
 "#,
     );
     let dir = test.dir();
     let mut child = spawn_kiln(dir, &["build", "t.pkr.hcl"]);
-    wait_for_file(&dir.join("pid"));
+    wait_for_file(&dir.join("group"));
+    let group = group_in(&dir.join("group"));
     interrupt(&child);
-    let cleanup: i32 = wait_for_file(&dir.join("cleanup-pid"))
-        .trim()
-        .parse()
-        .unwrap();
+    wait_for_file(&dir.join("cleanup-group"));
+    let cleanup = group_in(&dir.join("cleanup-group"));
     let second = Instant::now();
     interrupt(&child);
     let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(10));
@@ -118,7 +117,8 @@ build {
         stdout.contains("null.a/error-cleanup-provisioner"),
         "{stdout}"
     );
-    assert!(!alive(cleanup), "the cleanup's command was stopped too");
+    assert_group_ends(group, "the provisioner's script was stopped");
+    assert_group_ends(cleanup, "the cleanup's command was stopped too");
     assert_eq!(
         leftovers(dir),
         Vec::<String>::new(),

@@ -36,25 +36,6 @@ fn events(dir: &Path, name: &str) -> Vec<Json> {
         .collect()
 }
 
-/// `(node, start, end)`, in milliseconds since the run started, of every step of `kind`.
-fn intervals(events: &[Json], kind: &str) -> Vec<(String, f64, f64)> {
-    let mut out = Vec::new();
-    for e in events {
-        if e["event"] == "step_start" && e["kind"] == kind {
-            let node = e["node"].as_str().unwrap().to_string();
-            let end = events
-                .iter()
-                .find(|f| {
-                    (f["event"] == "step_finish" || f["event"] == "step_fail") && f["node"] == *node
-                })
-                .and_then(|f| f["at_ms"].as_f64())
-                .expect("every started step ends");
-            out.push((node, e["at_ms"].as_f64().unwrap(), end));
-        }
-    }
-    out
-}
-
 /// A template: one `source` block per `(type, name, body)` and one build using them all, with
 /// `steps` inside it.
 fn template(sources: &[(&str, String, String)], steps: &str) -> String {
@@ -222,18 +203,70 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> (i32, 
     }
 }
 
-/// Whether a process still runs (a zombie waiting for whoever adopted it does not).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .and_then(|r| r.split_whitespace().next());
-            state != Some("Z")
+/// Wait until no process of group `pgid` is left (kill(2) with signal 0 says ESRCH), failing
+/// after ten seconds. A member that has exited and waits for whoever adopted it to reap it (a
+/// zombie) still answers kill(2), so a group of only zombies is gone too.
+fn assert_group_ends(pgid: i32, what: &str) {
+    // SAFETY: getpgrp(2) only reads this process's group id.
+    let own = unsafe { libc::getpgrp() };
+    assert!(
+        pgid > 1 && pgid != own,
+        "{what}: the script runs in a group of its own, not {pgid}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // SAFETY: signal 0 sends nothing; kill(2) only checks that the group exists.
+        let answer = unsafe { libc::kill(-pgid, 0) };
+        let errno = std::io::Error::last_os_error().raw_os_error();
+        if answer == -1 && errno == Some(libc::ESRCH) {
+            return;
         }
-        Err(_) => false,
+        let members = group_members(pgid);
+        if members.iter().all(|(_, state)| state == "Z") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: process group {pgid} still has {members:?} (pid, state) after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `(pid, state)` of every process in group `pgid`, read from /proc.
+fn group_members(pgid: i32) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, parent, group.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
+            members.push((pid, fields[0].to_string()));
+        }
+    }
+    members
+}
+
+/// The process group a script wrote to `path` (`read -r _ _ _ _ group _ < /proc/$$/stat`).
+fn group_in(path: &Path) -> i32 {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .expect("a process group id")
 }
 
 /// Provisioners see the build's generated data, in HCL and in legacy templates, and commands
@@ -308,7 +341,7 @@ build {
   provisioner "shell-local" {
     only    = ["null.slow"]
     timeout = "1s"
-    inline  = ["echo $$ > slow-pid", "sleep 60"]
+    inline  = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > slow-group", "sleep 60"]
   }
 }
 "#,
@@ -329,12 +362,10 @@ build {
         "{}",
         out.stdout
     );
-    let pid: i32 = std::fs::read_to_string(test.dir().join("slow-pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(!alive(pid), "the timed-out script was stopped");
+    assert_group_ends(
+        group_in(&test.dir().join("slow-group")),
+        "the timed-out script was stopped",
+    );
 }
 
 /// A step kiln cannot run stops the build before anything starts.
