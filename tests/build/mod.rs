@@ -52,8 +52,8 @@ fn template(sources: &[(&str, String, String)], steps: &str) -> String {
     t
 }
 
-/// `n` null sources, each sleeping `seconds` in a shell-local provisioner.
-fn sleepers(n: usize, seconds: u32) -> String {
+/// A template of `n` null sources without a communicator, `s0` to `s{n-1}`, all running `steps`.
+fn null_sources(n: usize, steps: &str) -> String {
     let sources: Vec<_> = (0..n)
         .map(|i| {
             (
@@ -63,9 +63,15 @@ fn sleepers(n: usize, seconds: u32) -> String {
             )
         })
         .collect();
-    let steps =
-        format!("  provisioner \"shell-local\" {{\n    inline = [\"sleep {seconds}\"]\n  }}\n");
-    template(&sources, &steps)
+    template(&sources, steps)
+}
+
+/// `n` null sources, each sleeping `seconds` in a shell-local provisioner.
+fn sleepers(n: usize, seconds: u32) -> String {
+    null_sources(
+        n,
+        &format!("  provisioner \"shell-local\" {{\n    inline = [\"sleep {seconds}\"]\n  }}\n"),
+    )
 }
 
 const ISOLATION: &str = r#"

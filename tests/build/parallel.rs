@@ -2,7 +2,7 @@
 //! step that reaches the gate waits there until the test lets it through, so what is inside at
 //! once is what the scheduler allows, whatever the machine's speed.
 
-use super::{spawn_kiln, template, wait_with_timeout, Test};
+use super::{null_sources, spawn_kiln, template, wait_with_timeout, Test};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Child;
@@ -16,15 +16,6 @@ const GATE_DEADLINE: Duration = Duration::from_secs(60);
 /// named after the source), waits for a `go` file in it, and leaves. It gives up on its own
 /// after a minute, so a failing test leaves nothing behind.
 fn gated(n: usize) -> String {
-    let sources: Vec<_> = (0..n)
-        .map(|i| {
-            (
-                "null",
-                format!("s{i}"),
-                "  communicator = \"none\"\n".to_string(),
-            )
-        })
-        .collect();
     let steps = r#"  provisioner "shell-local" {
     inline = [
       "mkdir gate/${source.name}",
@@ -33,7 +24,7 @@ fn gated(n: usize) -> String {
     ]
   }
 "#;
-    template(&sources, steps)
+    null_sources(n, steps)
 }
 
 /// Let `total` gated provisioners through the gate folder `gate` of a running `kiln`, the ones
