@@ -10,6 +10,24 @@ pub enum Severity {
     Warning,
 }
 
+/// What kind of problem a diagnostic reports, for code and tests that act on it without
+/// reading its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Code {
+    /// Nothing tells this diagnostic apart yet.
+    #[default]
+    Other,
+    /// A variable has no default and no value was given for it.
+    UnsetVariable,
+    /// An object has no attribute of the name asked for.
+    UnknownAttribute,
+    /// A block, object, list or parenthesis is never closed.
+    Unclosed,
+    /// A heredoc no line ends.
+    UnterminatedHeredoc,
+}
+
 /// A secondary location shown under the main one ("first defined here").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {
@@ -21,6 +39,7 @@ pub struct Label {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    pub code: Code,
     pub message: String,
     pub span: Option<Span>,
     pub labels: Vec<Label>,
@@ -32,6 +51,7 @@ impl Diagnostic {
     pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
+            code: Code::Other,
             message: message.into(),
             span: Some(span),
             labels: Vec::new(),
@@ -51,11 +71,18 @@ impl Diagnostic {
     pub fn global(message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
+            code: Code::Other,
             message: message.into(),
             span: None,
             labels: Vec::new(),
             hint: None,
         }
+    }
+
+    /// Tag with the kind of problem it reports.
+    pub fn with_code(mut self, code: Code) -> Diagnostic {
+        self.code = code;
+        self
     }
 
     /// Add a hint line.

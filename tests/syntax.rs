@@ -1,7 +1,7 @@
 //! Parsing: the spec suite, the corpus, diagnostics and robustness.
 
 use crate::test::{shared_dir, with_snapshots, Test};
-use kiln::diagnostic::{render_all, Diagnostic};
+use kiln::diagnostic::{render_all, Code, Diagnostic};
 use kiln::source::{FileId, SourceMap};
 use kiln::syntax::{self, Body, Expr, ExprKind};
 use std::path::{Path, PathBuf};
@@ -470,15 +470,19 @@ fn an_unterminated_heredoc_is_named_by_its_own_opener() {
             text.len()
         );
         assert_eq!(&text[start..end], opener);
+        assert_eq!(diags[0].code, Code::UnterminatedHeredoc);
         assert!(diags[0].message.contains(marker), "{}", diags[0].message);
     }
     // A heredoc that closed is not blamed for a block left open after it.
     let closed = "locals {\n  script = <<EOT\necho hi\nEOT\n";
     let diags = syntax::parse(FileId(0), closed).expect_err("the block is unclosed");
-    assert!(
-        diags[0].message.starts_with("unclosed block"),
-        "{}",
-        diags[0].message
+    assert_eq!(diags[0].code, Code::Unclosed, "{}", diags[0].message);
+    let brace = closed.find('{').expect("the block opens");
+    let span = diags[0].span.expect("the diagnostic has a span");
+    assert_eq!(
+        (span.start as usize, span.end as usize),
+        (brace, brace + 1),
+        "points at the block's `{{`"
     );
 }
 

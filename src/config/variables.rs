@@ -326,6 +326,7 @@ pub fn assign(
         if var.origin == Origin::Unset && !input.allow_unset && !var.broken {
             diags.push(
                 Diagnostic::error(var.span, format!("the variable `{}` has no value", var.name))
+                    .with_code(crate::diagnostic::Code::UnsetVariable)
                     .with_hint(format!(
                         "give it a default, or set it with -var '{}=...', a .pkrvars.hcl file or PKR_VAR_{}",
                         var.name, var.name

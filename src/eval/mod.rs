@@ -7,7 +7,7 @@ mod special;
 
 pub use refs::{references, Reference};
 
-use crate::diagnostic::{suggest as suggest_name, Diagnostic};
+use crate::diagnostic::{suggest as suggest_name, Code, Diagnostic};
 use crate::functions::{self, FunctionContext};
 use crate::source::Span;
 use crate::syntax::{Expr, ExprKind, ForExpr, Template, TemplatePart, Traversal};
@@ -102,9 +102,7 @@ impl Evaluator<'_> {
                             "local" => Some("local"),
                             _ => None,
                         };
-                        if let (Some(noun), true) =
-                            (noun, d.message.starts_with("this object has no attribute"))
-                        {
+                        if let (Some(noun), Code::UnknownAttribute) = (noun, d.code) {
                             d.message = format!("there is no {noun} named `{}`", name.name);
                             d.span = Some(target.span.to(name.span));
                             if let Some(h) = d.hint.take() {

@@ -1,6 +1,6 @@
 //! Operators, attribute access and indexing.
 
-use crate::diagnostic::{suggest, Diagnostic};
+use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{self, Number, Type, Value};
@@ -29,7 +29,8 @@ pub(super) fn get_attr(
             None => {
                 let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
                 let diag =
-                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
+                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"))
+                        .with_code(Code::UnknownAttribute);
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
                     None => {
@@ -44,7 +45,8 @@ pub(super) fn get_attr(
             None => {
                 let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
                 let diag =
-                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"));
+                    Diagnostic::error(name_span, format!("this object has no attribute `{name}`"))
+                        .with_code(Code::UnknownAttribute);
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
                     None if names.is_empty() => diag.with_hint("the object is empty"),

@@ -1,7 +1,7 @@
 //! pest's parse failures turned into diagnostics that speak HCL.
 
 use super::parser::Rule;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 use pest::error::{Error, ErrorVariant, InputLocation};
 use std::ops::Range;
@@ -48,6 +48,7 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
             Span::new(file, open.start, open.end),
             format!("unterminated heredoc: no line ends it with `{marker}`"),
         )
+        .with_code(Code::UnterminatedHeredoc)
         .with_hint(format!(
             "close the heredoc with a line holding only `{marker}`"
         ));
@@ -177,6 +178,7 @@ pub(super) fn translate(err: &Error<Rule>, file: FileId, text: &str, base: usize
                 Span::new(file, at, at + 1),
                 format!("unclosed {what}: this `{open}` has no matching `{close}`"),
             )
+            .with_code(Code::Unclosed)
             .with_hint(format!("add `{close}` where the {what} ends"));
         }
     }

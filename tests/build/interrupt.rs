@@ -1,0 +1,181 @@
+//! Ctrl-C during a build: the first cancels and cleans up, the second exits at once.
+
+use super::{assert_group_ends, events, group_in, sleepers, spawn_kiln, wait_with_timeout, Test};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.ends_with('\n') {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: kill(2) sends a signal to the child we started; it touches no memory.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+}
+
+#[test]
+fn an_interrupt_cancels_the_running_step_and_runs_the_cleanup() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > group", "sleep 60"]
+  }
+
+  error-cleanup-provisioner "shell-local" {
+    inline = ["touch cleaned"]
+  }
+}
+"#,
+    );
+    let dir = test.dir();
+    let mut child = spawn_kiln(dir, &["build", "-events=ev.json", "t.pkr.hcl"]);
+    wait_for_file(&dir.join("group"));
+    let group = group_in(&dir.join("group"));
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_ne!(status, 0, "an interrupted build fails:\n{stdout}");
+    assert!(dir.join("cleaned").exists(), "the cleanup ran:\n{stdout}");
+    assert_group_ends(group, "the provisioner's script was stopped");
+    let script = stdout
+        .lines()
+        .find_map(|l| l.split("Running local shell script: ").nth(1))
+        .expect("the script was announced");
+    assert!(
+        !Path::new(script).exists(),
+        "the temporary script was removed"
+    );
+    assert!(stdout.contains("Cleanly cancelled builds after being interrupted."));
+    let ev = events(dir, "ev.json");
+    assert!(ev.iter().any(|e| e["event"] == "interrupt"));
+    assert!(ev
+        .iter()
+        .any(|e| e["event"] == "cleanup" && e["kind"] == "error-cleanup"));
+}
+
+#[test]
+fn a_second_interrupt_exits_at_once_and_says_what_was_running() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > group", "sleep 60"]
+  }
+
+  error-cleanup-provisioner "shell-local" {
+    inline = ["read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > cleanup-group", "sleep 60"]
+  }
+}
+"#,
+    );
+    let dir = test.dir();
+    let mut child = spawn_kiln(dir, &["build", "t.pkr.hcl"]);
+    wait_for_file(&dir.join("group"));
+    let group = group_in(&dir.join("group"));
+    interrupt(&child);
+    wait_for_file(&dir.join("cleanup-group"));
+    let cleanup = group_in(&dir.join("cleanup-group"));
+    let second = Instant::now();
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(second.elapsed() < Duration::from_secs(5), "exits at once");
+    assert_ne!(status, 0);
+    assert!(
+        stdout.contains("may have left resources behind"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("null.a/error-cleanup-provisioner"),
+        "{stdout}"
+    );
+    assert_group_ends(group, "the provisioner's script was stopped");
+    assert_group_ends(cleanup, "the cleanup's command was stopped too");
+    assert_eq!(
+        leftovers(dir),
+        Vec::<String>::new(),
+        "no temporary script is left"
+    );
+}
+
+/// Files kiln left in its temporary folder.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn an_interrupt_cancels_sessions_still_waiting_for_a_slot() {
+    let test = Test::new().write("t.pkr.hcl", sleepers(3, 60));
+    let dir = test.dir();
+    let mut child = spawn_kiln(
+        dir,
+        &[
+            "build",
+            "-parallel-builds=1",
+            "-events=ev.json",
+            "t.pkr.hcl",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(dir.join("ev.json"))
+        .unwrap_or_default()
+        .contains("\"kind\":\"provisioner\"")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first provisioner never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_eq!(status, 1, "{stdout}");
+    for waiting in ["null.s1", "null.s2"] {
+        assert!(
+            stdout.contains(&format!("--> {waiting}: the build was cancelled")),
+            "{stdout}"
+        );
+    }
+    let ev = events(dir, "ev.json");
+    let started: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "step_start")
+        .map(|e| e["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        started,
+        ["null.s0/launch", "null.s0/provisioner[0].shell-local"]
+    );
+    assert_eq!(leftovers(dir), Vec::<String>::new());
+}

@@ -1,0 +1,73 @@
+//! A build on a terminal: `-on-error=ask` and the status line of long steps.
+
+use super::{sleepers, wait_with_timeout, Test};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Run kiln on a pseudo-terminal (util-linux `script`), typing `input` after `delay`.
+fn on_terminal(dir: &Path, command: &str, input: &str, delay: Duration) -> (i32, String) {
+    let mut child = Command::new("script")
+        .args(["-qfec", command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs (scripts/test.sh installs it)");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let typist = std::thread::spawn(move || {
+        use std::io::Write;
+        std::thread::sleep(delay);
+        let _ = stdin.write_all(input.as_bytes());
+        // Keep the terminal open while kiln finishes.
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(30));
+    typist.join().unwrap();
+    (status, stdout)
+}
+
+#[test]
+fn on_error_ask_retries_the_step_when_told_to() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["echo x >> attempts", "test $(wc -l < attempts) -ge 2"]
+  }
+}
+"#,
+    );
+    let command = format!(
+        "{} build -on-error=ask t.pkr.hcl",
+        crate::test::kiln_bin().display()
+    );
+    let (status, stdout) = on_terminal(test.dir(), &command, "r\n", Duration::from_secs(1));
+    assert_eq!(status, 0, "{stdout}");
+    assert!(stdout.contains("[c] Clean up and exit, [a] abort without cleanup, or [r] retry step"));
+    assert!(stdout.contains("Build 'null.a' finished"));
+    let attempts = std::fs::read_to_string(test.dir().join("attempts")).unwrap();
+    assert_eq!(attempts.lines().count(), 2);
+}
+
+#[test]
+fn a_terminal_shows_what_long_steps_wait_on() {
+    let test = Test::new().write("t.pkr.hcl", sleepers(1, 4));
+    let command = format!("{} build t.pkr.hcl", crate::test::kiln_bin().display());
+    let (status, stdout) = on_terminal(test.dir(), &command, "", Duration::ZERO);
+    assert_eq!(status, 0, "{stdout}");
+    let status_line = regex::Regex::new(
+        r"… null\.s0/provisioner\[0\]\.shell-local \ds: running /[^ ]*kiln-shell-[0-9a-f]+",
+    )
+    .unwrap();
+    assert!(status_line.is_match(&stdout), "{stdout:?}");
+}
