@@ -20,9 +20,9 @@ fn temp_file(prefix: &str, text: &[u8]) -> Result<TempFile, StepError> {
 }
 
 /// The session's SSH connection.
-fn connection(cx: &StepContext<'_>) -> Result<Arc<ssh::Session>, StepError> {
+fn connection(cx: &StepContext<'_>) -> Result<Arc<ssh::Machine>, StepError> {
     cx.session()?;
-    cx.connection::<ssh::Session>().ok_or_else(|| {
+    cx.connection::<ssh::Machine>().ok_or_else(|| {
         StepError::new("the provisioner needs a communicator, and this build has no SSH connection")
     })
 }
@@ -172,7 +172,7 @@ pub async fn shell(cx: &StepContext<'_>, c: &shell::Config) -> Result<(), StepEr
 /// up to `start_retry_timeout`.
 async fn run_script(
     cx: &StepContext<'_>,
-    session: &ssh::Session,
+    session: &ssh::Machine,
     data: &[u8],
     remote_path: &str,
     command: &str,
@@ -215,7 +215,7 @@ async fn run_script(
 /// `rm -f` a remote file the provisioner made.
 async fn remove(
     cx: &StepContext<'_>,
-    session: &ssh::Session,
+    session: &ssh::Machine,
     path: &str,
     what: &str,
 ) -> Result<(), StepError> {
@@ -305,7 +305,7 @@ pub async fn file(cx: &StepContext<'_>, c: &file_provisioner::Config) -> Result<
 
 async fn upload_file(
     cx: &StepContext<'_>,
-    session: &ssh::Session,
+    session: &ssh::Machine,
     local: &Path,
     remote: &str,
 ) -> Result<(), StepError> {
@@ -331,7 +331,7 @@ async fn permissions(path: &Path) -> u32 {
 /// itself goes into `dst` (Packer's rule, from rsync).
 async fn upload_dir(
     cx: &StepContext<'_>,
-    session: &ssh::Session,
+    session: &ssh::Machine,
     src: &str,
     dst: &str,
 ) -> Result<(), StepError> {
@@ -381,7 +381,7 @@ fn walk_local(root: &Path) -> std::io::Result<(Vec<String>, Vec<String>)> {
 /// whose contents go into `destination`.
 async fn download(
     cx: &StepContext<'_>,
-    session: &ssh::Session,
+    session: &ssh::Machine,
     c: &file_provisioner::Config,
 ) -> Result<(), StepError> {
     let src = c

@@ -132,17 +132,17 @@ impl client::Handler for Client {
 
 /// A connection to the machine. Reconnects by itself when the connection dropped (after a
 /// reboot), within `ssh_timeout`.
-pub struct Session {
+pub struct Machine {
     target: Target,
     key: Option<Arc<PrivateKey>>,
     handle: Mutex<Arc<Handle<Client>>>,
 }
 
-impl fmt::Debug for Session {
+impl fmt::Debug for Machine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ssh::Session({}@{})",
+            "ssh::Machine({}@{})",
             self.target.user,
             self.target.address()
         )
@@ -150,13 +150,13 @@ impl fmt::Debug for Session {
 }
 
 /// Connect to `target`, retrying until `ssh_timeout` runs out.
-pub async fn connect(target: &Target, cancel: &CancellationToken) -> Result<Session, Error> {
+pub async fn connect(target: &Target, cancel: &CancellationToken) -> Result<Machine, Error> {
     let key = match &target.auth {
         Auth::Key { file, text } => Some(Arc::new(parse_key(file, text)?)),
         _ => None,
     };
     let handle = open(target, key.as_ref(), cancel).await?;
-    Ok(Session {
+    Ok(Machine {
         target: target.clone(),
         key,
         handle: Mutex::new(Arc::new(handle)),
@@ -329,7 +329,7 @@ async fn authenticate_agent(handle: &mut Handle<Client>, user: &str) -> Result<b
     Ok(false)
 }
 
-impl Session {
+impl Machine {
     /// Where this session is connected.
     pub fn target(&self) -> &Target {
         &self.target
@@ -742,9 +742,9 @@ impl Lines {
     }
 }
 
-impl crate::plugins::sdk::Connection for Session {
+impl crate::plugins::sdk::Connection for Machine {
     fn close(self: Arc<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        Box::pin(async move { Session::close(&self).await })
+        Box::pin(async move { Machine::close(&self).await })
     }
 
     fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
