@@ -102,7 +102,7 @@ fn string_literals(text: &str) -> Vec<String> {
 const NOT_PLUGINS: &[(&str, &str)] = &[
     ("src/plan/render/json.rs", "null"), // JSON's null
     ("src/plan/show.rs", "null"),        // HCL's null
-    ("src/exec/mod.rs", "file"),         // Packer's machine-readable `artifact,N,file`
+    X,
 ];
 
 #[test]
@@ -422,4 +422,51 @@ fn dry_run_waves_are_the_steps_a_run_starts_together() {
             }
         }
     }
+}
+
+#[test]
+fn stages_use_only_what_comes_before_them() {
+    let root = repo_root();
+    // (folder, paths it must not use): plan works from typed configs, never HCL; the runtime
+    // evaluates nothing; plugins never reach the runtime or the loader; the body type and its
+    // decoder sit below both the loader and the plugins.
+    let rules: &[(&str, &[&str])] = &[
+        ("src/plan", &["crate::syntax", "crate::eval", "crate::exec"]),
+        ("src/exec", &["crate::syntax", "crate::eval"]),
+        (
+            "src/plugins",
+            &["crate::exec", "crate::plan", "crate::config"],
+        ),
+        (
+            "src/body",
+            &[
+                "crate::config",
+                "crate::plugins",
+                "crate::plan",
+                "crate::exec",
+            ],
+        ),
+    ];
+    let mut found = Vec::new();
+    for (folder, banned) in rules {
+        for file in rust_files(&root.join(folder)) {
+            let text = std::fs::read_to_string(&file).expect("readable");
+            // Unit tests may build their fixtures with anything.
+            let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+            let rel = file
+                .strip_prefix(&root)
+                .expect("in the repo")
+                .display()
+                .to_string();
+            if rel == "src/plugins/tests.rs" {
+                continue;
+            }
+            for b in *banned {
+                if code.contains(b) {
+                    found.push(format!("{rel} uses {b}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
 }

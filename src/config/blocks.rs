@@ -372,7 +372,7 @@ pub fn build(
                 }
                 None => d.with_hint(format!(
                     "the sources declared are {}",
-                    crate::eval::quote_list(&address_refs)
+                    crate::diagnostic::quote_list(&address_refs)
                 )),
             });
             (Vec::new(), false)

@@ -164,7 +164,7 @@ fn check_only_except(build: &str, names: &[String], step: &StepBlock, diags: &mu
                 Some(s) => d.with_hint(format!("did you mean `{s}`?")),
                 None => d.with_hint(format!(
                     "the build's sources are {}",
-                    crate::eval::quote_list(&refs)
+                    crate::diagnostic::quote_list(&refs)
                 )),
             });
         }

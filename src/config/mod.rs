@@ -249,7 +249,7 @@ fn check_top_level(body: &Body, diags: &mut Vec<Diagnostic>) {
                 let d = Diagnostic::error(b.ident.span, format!("unknown block type `{}`", b.ident.name));
                 diags.push(match suggest(&b.ident.name, TOP_LEVEL) {
                     Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-                    None => d.with_hint(format!("the top-level blocks are {}", crate::eval::quote_list(TOP_LEVEL))),
+                    None => d.with_hint(format!("the top-level blocks are {}", crate::diagnostic::quote_list(TOP_LEVEL))),
                 });
             }
             Structure::Block(_) => {}

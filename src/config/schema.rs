@@ -64,7 +64,7 @@ pub fn check(body: &Body, schema: &Schema, diags: &mut Vec<Diagnostic>) {
                 None => d.with_hint(format!(
                     "a {} takes {}",
                     schema.what,
-                    crate::eval::quote_list(&candidates)
+                    crate::diagnostic::quote_list(&candidates)
                 )),
             };
         }

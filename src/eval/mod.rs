@@ -181,7 +181,7 @@ impl Evaluator<'_> {
             None if names.is_empty() => diag.with_hint("no variables are available here"),
             None => diag.with_hint(format!(
                 "the names available here are {}",
-                quote_list(&names)
+                crate::diagnostic::quote_list(&names)
             )),
         };
         Err(diag)
@@ -578,15 +578,5 @@ pub(crate) fn iterate(collection: Value, span: Span) -> Result<Vec<(Value, Value
             format!("cannot iterate over a {}", other.kind_name()),
         )
         .with_hint("a `for` needs a list, set, map or object")),
-    }
-}
-
-/// `a`, `b` and `c` for messages.
-pub(crate) fn quote_list(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.len() {
-        0 => String::new(),
-        1 => quoted[0].clone(),
-        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
     }
 }

@@ -33,9 +33,10 @@ pub(super) fn get_attr(
                         .with_code(Code::UnknownAttribute);
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
-                    None => {
-                        diag.with_hint(format!("its attributes are {}", super::quote_list(&names)))
-                    }
+                    None => diag.with_hint(format!(
+                        "its attributes are {}",
+                        crate::diagnostic::quote_list(&names)
+                    )),
                 });
             }
         },
@@ -50,9 +51,10 @@ pub(super) fn get_attr(
                 return Err(match suggest(name, &names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
                     None if names.is_empty() => diag.with_hint("the object is empty"),
-                    None => {
-                        diag.with_hint(format!("its attributes are {}", super::quote_list(&names)))
-                    }
+                    None => diag.with_hint(format!(
+                        "its attributes are {}",
+                        crate::diagnostic::quote_list(&names)
+                    )),
                 });
             }
         },

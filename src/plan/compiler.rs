@@ -202,7 +202,10 @@ impl<'t> Compiler<'t> {
             } else {
                 String::new()
             };
-            format!("the builds are {}{more}", crate::eval::quote_list(&shown))
+            format!(
+                "the builds are {}{more}",
+                crate::diagnostic::quote_list(&shown)
+            )
         };
         let hint = |glob: &Glob| {
             let pattern = glob.as_str();
