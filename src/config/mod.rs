@@ -11,6 +11,7 @@ pub mod files;
 mod json;
 pub mod locals;
 mod schema;
+mod step;
 pub mod variables;
 pub mod version;
 
