@@ -5,6 +5,7 @@ mod config;
 mod eval;
 mod fmt;
 mod plan;
+mod registry;
 mod ssh;
 mod syntax;
 mod test;
