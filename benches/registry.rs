@@ -103,9 +103,10 @@ fn main() {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let queries = &queries;
+                    let db = dir.join("registry.db");
                     s.spawn(move || {
                         // One store (connection) per thread, as a server would pool them.
-                        let store = SqliteStore::open(&dir.join("registry.db")).expect("store");
+                        let store = SqliteStore::open(&db).expect("store");
                         let start = Instant::now();
                         let mut n = 0u64;
                         let mut i = t * 1000;
