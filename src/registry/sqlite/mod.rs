@@ -5,6 +5,7 @@
 //! makes the wait patient. A process killed mid-transaction leaves nothing behind: SQLite rolls
 //! the open transaction back when the next connection opens the file.
 
+mod ancestry;
 mod cache;
 mod read;
 mod schema;
@@ -189,7 +190,7 @@ impl Store for SqliteStore {
     }
 
     fn add_dependency(&self, release_id: &str, parent: &ParentRef) -> Result<Dependency> {
-        self.write(|tx, now| write::add_dependency(tx, release_id, parent, now))
+        self.write(|tx, now| ancestry::add_dependency(tx, release_id, parent, now))
     }
 
     fn publish(&self, publish: &Publish) -> Result<Completion> {
@@ -257,10 +258,10 @@ impl Store for SqliteStore {
     }
 
     fn revoke(&self, revoke: &Revoke) -> Result<Vec<String>> {
-        self.write(|tx, now| write::revoke(tx, revoke, now))
+        self.write(|tx, now| ancestry::revoke(tx, revoke, now))
     }
 
     fn restore(&self, bucket: &str, product: &str, release: &str) -> Result<Vec<String>> {
-        self.write(|tx, _| write::restore(tx, bucket, product, release))
+        self.write(|tx, _| ancestry::restore(tx, bucket, product, release))
     }
 }
