@@ -265,3 +265,81 @@ impl Store for SqliteStore {
         self.write(|tx, _| ancestry::restore(tx, bucket, product, release))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(release: &str, id: &str) -> Publish {
+        Publish {
+            bucket: "team".into(),
+            product: "web".into(),
+            release: release.into(),
+            builds: vec![PublishBuild {
+                component: "a".into(),
+                provider: "aws".into(),
+                images: vec![NewImage {
+                    region: "us-east-1".into(),
+                    external_id: id.into(),
+                }],
+                ..PublishBuild::default()
+            }],
+            ..Publish::default()
+        }
+    }
+
+    fn latest(store: &SqliteStore) -> String {
+        let query = ImageQuery {
+            bucket: "team".into(),
+            product: "web".into(),
+            at: ReleaseRef::Channel(LATEST.into()),
+            provider: "aws".into(),
+            region: "us-east-1".into(),
+            component: None,
+        };
+        store.image(&query).expect("lookup").external_id
+    }
+
+    #[test]
+    fn cached_lookups_see_other_connections_writes_and_scheduled_revocations() {
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-registry-cache-{}-{}",
+            std::process::id(),
+            ulid::Ulid::generate()
+        ));
+        let path = dir.join("registry.db");
+        let reader = SqliteStore::open(&path).expect("opens");
+        let writer = SqliteStore::open(&path).expect("opens again");
+        writer.publish(&publish("r1", "ami-1")).expect("publish r1");
+        assert_eq!(latest(&reader), "ami-1");
+        assert_eq!(latest(&reader), "ami-1", "a cached answer");
+        writer.publish(&publish("r2", "ami-2")).expect("publish r2");
+        assert_eq!(
+            latest(&reader),
+            "ami-2",
+            "another connection's commit is seen"
+        );
+        writer
+            .revoke(&Revoke {
+                bucket: "team".into(),
+                product: "web".into(),
+                release: "r2".into(),
+                at: Some(Timestamp::now().plus(Duration::from_millis(300))),
+                message: String::new(),
+                author: "tester".into(),
+                skip_descendants: false,
+            })
+            .expect("schedule");
+        assert_eq!(latest(&reader), "ami-2", "not revoked yet");
+        std::thread::sleep(Duration::from_millis(350));
+        assert_eq!(
+            latest(&reader),
+            "ami-1",
+            "the revocation took effect with no write"
+        );
+        // The reader's own write clears its cache too.
+        reader.restore("team", "web", "r2").expect("restore");
+        assert_eq!(latest(&reader), "ami-2");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
