@@ -53,7 +53,7 @@ pub fn open_default() -> Result<Box<dyn Store>> {
 pub fn open_default_for_reading() -> Result<Box<dyn Store>> {
     let path = default_path()?;
     if path.exists() {
-        Ok(Box::new(SqliteStore::open(&path)?))
+        Ok(Box::new(SqliteStore::open_read_only(&path)?))
     } else {
         Ok(Box::new(SqliteStore::open_in_memory()?))
     }

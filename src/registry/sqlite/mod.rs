@@ -14,6 +14,7 @@ mod write;
 use super::error::{Error, Result};
 use super::model::*;
 use super::store::Store;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -53,14 +54,41 @@ impl SqliteStore {
         SqliteStore::setup(conn, true)
     }
 
+    /// Open an existing database for reading only. A read-only connection never checkpoints
+    /// the WAL when it closes, which keeps a one-lookup process short. Falls back to [`open`]
+    /// when the schema needs migrating.
+    ///
+    /// [`open`]: SqliteStore::open
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Storage {
+            message: format!("cannot open {}: {e}", path.display()),
+        })?;
+        configure(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != schema::MIGRATIONS.len() as i64 {
+            drop(conn);
+            return SqliteStore::open(path);
+        }
+        Ok(SqliteStore::from_connection(conn))
+    }
+
+    fn from_connection(conn: Connection) -> SqliteStore {
+        SqliteStore {
+            inner: Mutex::new(Inner {
+                conn,
+                cache: cache::LookupCache::default(),
+            }),
+        }
+    }
+
     /// A private in-memory database (tests, and reads when nothing was ever published).
     pub fn open_in_memory() -> Result<SqliteStore> {
         SqliteStore::setup(Connection::open_in_memory()?, false)
     }
 
     fn setup(mut conn: Connection, wal: bool) -> Result<SqliteStore> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        configure(&conn)?;
         if wal {
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -73,12 +101,7 @@ impl SqliteStore {
         // next checkpoint), and no commit waits for an fsync.
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         migrate(&mut conn)?;
-        Ok(SqliteStore {
-            inner: Mutex::new(Inner {
-                conn,
-                cache: cache::LookupCache::default(),
-            }),
-        })
+        Ok(SqliteStore::from_connection(conn))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -114,6 +137,16 @@ impl SqliteStore {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// Settings of every connection.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(96);
+    // Without the query planner stability guarantee, SQLite may plan a statement around its
+    // bound values and prepare it again whenever they change: a fifth of a publish's time.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -469,17 +469,21 @@ pub(super) fn image(conn: &Connection, q: &ImageQuery, now: Timestamp) -> Result
         names::component(c)?;
     }
     let (release_id, channel) = resolve(conn, &q.bucket, &q.product, &q.at, now)?;
-    let sql = format!(
-        "{IMAGE_COLUMNS} WHERE b.release_id = ?1 AND b.provider = ?2 AND i.region = ?3
-         AND (?4 IS NULL OR b.component = ?4) ORDER BY b.component"
-    );
-    let found: Vec<ImageRecord> = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![release_id, q.provider, q.region, q.component],
-            |r| image_row(r, now),
-        )?
-        .collect::<Result<_, _>>()?;
+    let where_ = "WHERE b.release_id = ?1 AND b.provider = ?2 AND i.region = ?3";
+    let found: Vec<ImageRecord> = match &q.component {
+        None => conn
+            .prepare_cached(&format!("{IMAGE_COLUMNS} {where_} ORDER BY b.component"))?
+            .query_map(params![release_id, q.provider, q.region], |r| {
+                image_row(r, now)
+            })?
+            .collect::<Result<_, _>>()?,
+        Some(c) => conn
+            .prepare_cached(&format!("{IMAGE_COLUMNS} {where_} AND b.component = ?4"))?
+            .query_map(params![release_id, q.provider, q.region, c], |r| {
+                image_row(r, now)
+            })?
+            .collect::<Result<_, _>>()?,
+    };
     let Some(first) = found.first() else {
         let r = release(conn, &release_id, now)?;
         let mut has: Vec<String> = r
