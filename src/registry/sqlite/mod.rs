@@ -99,7 +99,11 @@ impl SqliteStore {
         }
         // NORMAL in WAL mode: a commit survives a crashed process (not a power cut before the
         // next checkpoint), and no commit waits for an fsync.
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // A checkpoint fsyncs; at the default 1,000 pages one came every ~15 publishes and
+        // took a third of their time. 10,000 pages (40 MB of WAL) amortizes it tenfold.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 10000;",
+        )?;
         migrate(&mut conn)?;
         Ok(SqliteStore::from_connection(conn))
     }
