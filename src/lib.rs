@@ -10,6 +10,7 @@ pub mod format;
 pub mod functions;
 pub mod plan;
 pub mod plugins;
+pub mod registry;
 pub mod source;
 pub mod syntax;
 pub mod value;

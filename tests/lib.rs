@@ -6,6 +6,7 @@ mod eval;
 mod fmt;
 mod pipeline;
 mod plan;
+mod registry;
 mod ssh;
 mod syntax;
 mod test;

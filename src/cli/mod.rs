@@ -6,6 +6,7 @@ mod console;
 mod fmt;
 mod graph;
 mod inspect;
+mod registry;
 mod template;
 mod validate;
 
@@ -37,6 +38,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Build the images (-dry-run prints what a build would do).
     Build(build::BuildArgs),
+    /// Publish, look up, channel and revoke images in the registry.
+    Registry(registry::RegistryArgs),
 }
 
 /// Run the program on the process arguments and return the exit code.
@@ -58,6 +61,7 @@ pub fn main() -> i32 {
         Command::Console(a) => console::run(a, &argv, color),
         Command::Graph(a) => graph::run(a, &argv, color),
         Command::Build(a) => build::run(a, &argv, color, cli.color.enabled_for_stdout()),
+        Command::Registry(a) => registry::run(a),
     };
     match result {
         Ok(code) => code,

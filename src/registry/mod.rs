@@ -1,0 +1,120 @@
+//! The image registry: bucket → product → release → build → image, channels and dependencies,
+//! with HCP Packer's semantics (DESIGN.md, "The registry").
+//!
+//! A bottom layer: nothing here uses the template, plan, exec or plugin modules. Callers reach a
+//! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one.
+
+pub mod contract;
+mod error;
+pub mod model;
+pub mod names;
+mod sqlite;
+mod store;
+
+pub use error::{Error, Result};
+pub use sqlite::SqliteStore;
+pub use store::Store;
+
+use std::path::PathBuf;
+
+/// The file name of the embedded database.
+pub const DB_FILE: &str = "registry.db";
+
+/// Where the embedded registry lives: `$KILN_HOME/registry.db`, else
+/// `$XDG_DATA_HOME/kiln/registry.db`, else `$HOME/.local/share/kiln/registry.db`.
+pub fn default_path() -> Result<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(home) = var("KILN_HOME") {
+        return Ok(home.join(DB_FILE));
+    }
+    if let Some(data) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+        return Ok(data.join("kiln").join(DB_FILE));
+    }
+    if let Some(home) = var("HOME") {
+        return Ok(home.join(".local/share/kiln").join(DB_FILE));
+    }
+    Err(
+        Error::invalid("cannot tell where to keep the registry: HOME is not set")
+            .with_hint("set KILN_HOME to a directory"),
+    )
+}
+
+/// Open the default store for writing, creating it if needed.
+pub fn open_default() -> Result<Box<dyn Store>> {
+    Ok(Box::new(SqliteStore::open(&default_path()?)?))
+}
+
+/// Open the default store for reading: when nothing was ever published there, an empty store
+/// that creates no file.
+pub fn open_default_for_reading() -> Result<Box<dyn Store>> {
+    let path = default_path()?;
+    if path.exists() {
+        Ok(Box::new(SqliteStore::open_read_only(&path)?))
+    } else {
+        Ok(Box::new(SqliteStore::open_in_memory()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sqlite_store_keeps_the_contract() {
+        let store = SqliteStore::open_in_memory().expect("an in-memory store opens");
+        contract::run(&store);
+    }
+
+    #[test]
+    fn the_contract_holds_on_a_file_with_two_connections() {
+        let dir = tempfile_dir();
+        let path = dir.join(DB_FILE);
+        let a = SqliteStore::open(&path).expect("opens");
+        contract::run(&a);
+        // A second connection sees what the first wrote and migrates nothing twice.
+        let b = SqliteStore::open(&path).expect("opens again");
+        assert!(!b.buckets().expect("lists").is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-registry-unit-{}-{}",
+            std::process::id(),
+            ulid::Ulid::generate()
+        ));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    #[test]
+    fn the_registry_imports_nothing_above_it() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/registry");
+        let mut files = vec![dir];
+        let mut checked = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("src/registry is readable") {
+                    files.push(entry.expect("a directory entry").path());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            checked += 1;
+            for layer in ["config", "plan", "exec", "plugins", "cli"] {
+                let needle = format!("crate::{layer}");
+                // The needle is assembled, so this file does not trip over its own check.
+                assert!(
+                    !text.contains(&needle),
+                    "{} uses {needle}: the registry is a bottom layer",
+                    path.display()
+                );
+            }
+        }
+        assert!(checked >= 10, "only {checked} files were checked");
+    }
+}
