@@ -88,50 +88,14 @@ fn one_release(body: &BodyValue, channel: &str, release: &str) -> Vec<Diagnostic
     c.finish()
 }
 
-impl crate::plugins::sdk::DataSource for Config {
-    fn summary(&self, _body: &BodyValue) -> String {
-        "read an image from the registry".into()
-    }
+super::registry_data_source!(
+    Config,
+    "hcp-packer-artifact",
+    "read an image from the registry"
+);
 
-    fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET_HCP_PACKER_ARTIFACT.into())
-    }
-
-    fn read<'a>(
-        &'a self,
-        _cx: crate::plugins::sdk::StepContext<'a>,
-    ) -> crate::plugins::sdk::StepFuture<'a, crate::value::Value> {
-        Box::pin(async {
-            Err(crate::plugins::sdk::StepError::new(
-                NOT_YET_HCP_PACKER_ARTIFACT,
-            ))
-        })
-    }
-}
-
-impl crate::plugins::sdk::DataSource for ImageConfig {
-    fn summary(&self, _body: &BodyValue) -> String {
-        "read an image from the registry".into()
-    }
-
-    fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET_HCP_PACKER_IMAGE.into())
-    }
-
-    fn read<'a>(
-        &'a self,
-        _cx: crate::plugins::sdk::StepContext<'a>,
-    ) -> crate::plugins::sdk::StepFuture<'a, crate::value::Value> {
-        Box::pin(async {
-            Err(crate::plugins::sdk::StepError::new(
-                NOT_YET_HCP_PACKER_IMAGE,
-            ))
-        })
-    }
-}
-
-const NOT_YET_HCP_PACKER_ARTIFACT: &str =
-    "kiln cannot read the hcp-packer-artifact data source during a build yet";
-
-const NOT_YET_HCP_PACKER_IMAGE: &str =
-    "kiln cannot read the hcp-packer-image data source during a build yet";
+super::registry_data_source!(
+    ImageConfig,
+    "hcp-packer-image",
+    "read an image from the registry"
+);

@@ -50,50 +50,14 @@ impl crate::plugins::sdk::Config for IterationConfig {
     }
 }
 
-impl crate::plugins::sdk::DataSource for Config {
-    fn summary(&self, _body: &BodyValue) -> String {
-        "read a release from the registry".into()
-    }
+super::registry_data_source!(
+    Config,
+    "hcp-packer-version",
+    "read a release from the registry"
+);
 
-    fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET_HCP_PACKER_VERSION.into())
-    }
-
-    fn read<'a>(
-        &'a self,
-        _cx: crate::plugins::sdk::StepContext<'a>,
-    ) -> crate::plugins::sdk::StepFuture<'a, crate::value::Value> {
-        Box::pin(async {
-            Err(crate::plugins::sdk::StepError::new(
-                NOT_YET_HCP_PACKER_VERSION,
-            ))
-        })
-    }
-}
-
-impl crate::plugins::sdk::DataSource for IterationConfig {
-    fn summary(&self, _body: &BodyValue) -> String {
-        "read a release from the registry".into()
-    }
-
-    fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET_HCP_PACKER_ITERATION.into())
-    }
-
-    fn read<'a>(
-        &'a self,
-        _cx: crate::plugins::sdk::StepContext<'a>,
-    ) -> crate::plugins::sdk::StepFuture<'a, crate::value::Value> {
-        Box::pin(async {
-            Err(crate::plugins::sdk::StepError::new(
-                NOT_YET_HCP_PACKER_ITERATION,
-            ))
-        })
-    }
-}
-
-const NOT_YET_HCP_PACKER_ITERATION: &str =
-    "kiln cannot read the hcp-packer-iteration data source during a build yet";
-
-const NOT_YET_HCP_PACKER_VERSION: &str =
-    "kiln cannot read the hcp-packer-version data source during a build yet";
+super::registry_data_source!(
+    IterationConfig,
+    "hcp-packer-iteration",
+    "read a release from the registry"
+);
