@@ -22,9 +22,11 @@ pub struct SourceConfig {
     pub builder: Arc<dyn Builder>,
     /// The evaluated configuration; values known only once the build runs stay unknown.
     pub body: BodyValue,
-    /// The context the session's steps evaluate in: `var`, `local`, `data`, `path`, `packer`,
-    /// `source` and `build` (whose build-time fields are unknown here).
-    pub context: Context,
+    /// The template's context (`var`, `local`, `data`, `path`, `packer`), shared by every
+    /// session; [`SourceConfig::context`] adds the session's own names.
+    pub base: Arc<Context>,
+    /// `each`, for an instance of a `for_each` source.
+    pub each: Option<Value>,
     /// The build's name (`build.name`).
     pub build_name: String,
     /// `type.name` of the source as used.
@@ -33,6 +35,27 @@ pub struct SourceConfig {
     pub legacy: LegacyContext,
     /// The data sources the source's configuration reads.
     pub deps: BTreeSet<usize>,
+}
+
+impl SourceConfig {
+    /// The context the session's steps evaluate in: the template's, plus `source`, `each`
+    /// and `build` (whose build-time fields are unknown here).
+    pub fn context(&self) -> Context {
+        let mut ctx = (*self.base).clone();
+        let (kind, name) = self.address.split_once('.').unwrap_or((&self.address, ""));
+        let mut source = Map::new();
+        source.insert("name".into(), Value::String(name.to_string()));
+        source.insert("type".into(), Value::String(kind.to_string()));
+        ctx.variables.insert("source".into(), Value::Object(source));
+        ctx.variables.insert(
+            "build".into(),
+            build_object(&self.build_name, &BTreeMap::new()),
+        );
+        if let Some(each) = &self.each {
+            ctx.variables.insert("each".into(), each.clone());
+        }
+        ctx
+    }
 }
 
 /// What a binder evaluates.
@@ -86,7 +109,7 @@ impl Binder {
     /// unknown, legacy templates left as written.
     pub fn preview(&self) -> (BodyValue, Vec<Diagnostic>) {
         let mut diags = Vec::new();
-        let body = self.evaluate(&self.source.context, None, &mut diags);
+        let body = self.evaluate(&self.source.context(), None, &mut diags);
         (body, diags)
     }
 
@@ -101,7 +124,7 @@ impl Binder {
 
     /// The configuration with what the run knows now, decoded into the plugin's config.
     pub fn bind(&self, known: Known<'_>) -> Result<(BodyValue, Decoded), Vec<Diagnostic>> {
-        let mut ctx = self.source.context.clone();
+        let mut ctx = self.source.context();
         ctx.variables.insert(
             "build".into(),
             build_object(&self.source.build_name, known.generated),

@@ -3,14 +3,14 @@
 //! the plugin's checks; and which data sources each of them reads.
 
 use super::binder::SourceConfig;
-use super::blocks::{self, BuildBlock, SourceUse, StepBlock};
+use super::blocks::{self, BuildBlock, SourceBlock, SourceUse, StepBlock};
 use super::deps::DataDeps;
 use super::{evaluate, Template};
 use crate::body::legacy::{self, LegacyContext};
 use crate::diagnostic::{suggest, Diagnostic};
 use crate::eval::Context;
 use crate::plugins::{self, Decoded, PluginKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Check and decode everything a build uses, in place; returns the diagnostics.
@@ -28,10 +28,16 @@ pub(super) fn check(template: &mut Template) -> Vec<Diagnostic> {
         })
         .collect();
     let mut builds = std::mem::take(&mut template.builds);
+    let base = Arc::new(template.context.clone());
+    let blocks: HashMap<String, &SourceBlock> =
+        template.sources.iter().map(|s| (s.address(), s)).collect();
     for build in &mut builds {
         let mut sources = std::mem::take(&mut build.sources);
         for use_ in &mut sources {
-            use_.config = template.source_config(build, use_, &mut deps, &mut diags);
+            let Some(block) = blocks.get(&use_.reference) else {
+                continue;
+            };
+            use_.config = template.source_config(build, use_, block, &base, &mut deps, &mut diags);
         }
         build.sources = sources;
         let ctx = match build.sources.first() {
@@ -89,10 +95,12 @@ impl Template {
         &self,
         build: &BuildBlock,
         use_: &SourceUse,
+        block: &SourceBlock,
+        base: &Arc<Context>,
         deps: &mut DataDeps<'_>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<Arc<SourceConfig>> {
-        let (block, body) = self.source_body(use_)?;
+        let body = use_.body(block);
         let context = self.source_context(build, use_);
         let config = evaluate::body_except(&body, block.span, &context, &["name"], diags);
         let (decoded, found) =
@@ -115,7 +123,8 @@ impl Template {
             builder,
             deps: deps.of_body(&body),
             body: expanded,
-            context,
+            base: base.clone(),
+            each: use_.each.as_ref().map(|e| e.object()),
             build_name: build.name.clone().unwrap_or_default(),
             address: use_.address(),
             legacy,

@@ -87,7 +87,7 @@ pub enum Work {
     /// A `data` block.
     Data(Arc<DataWork>),
     /// One of the session's builder steps.
-    Builder(BuilderStep),
+    Builder(Arc<BuilderStep>),
     /// A `provisioner`, or the `error-cleanup-provisioner`.
     Provisioner(Arc<StepWork>),
     /// Post-processor `position` of chain `chain`.

@@ -197,7 +197,7 @@ impl SessionPlan<'_, '_> {
             step.api,
             step.span.unwrap_or(self.span),
             step.summary.clone(),
-            Work::Builder(step.clone()),
+            Work::Builder(Arc::new(step.clone())),
         )
     }
 
