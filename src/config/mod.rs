@@ -321,15 +321,6 @@ impl Template {
             .insert("build".into(), Value::Unknown(object(BUILD_TIME_FIELDS)));
         ctx
     }
-
-    /// The source's body with a build's inline overrides applied.
-    pub fn source_body(&self, use_: &SourceUse) -> Option<(&SourceBlock, Body)> {
-        let block = self
-            .sources
-            .iter()
-            .find(|s| s.address() == use_.reference)?;
-        Some((block, use_.body(block)))
-    }
 }
 
 /// `build.*`: the build's name, and its generated data; fields not generated (yet) are

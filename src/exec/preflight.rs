@@ -28,7 +28,7 @@ pub fn preflight(graph: &BuildGraph) -> Vec<Diagnostic> {
             Work::Builder(_) | Work::Discard => None,
             Work::Provisioner(step) => match &step.decoded {
                 Some(Decoded::Provisioner(p)) => {
-                    let connects = session.map(|s| s.config.builder.plan(&s.config.body).connects);
+                    let connects = session.map(|s| s.connects.clone());
                     match connects {
                         Some(Err(why)) if p.needs_connection() => {
                             needs_connection.push(

@@ -195,6 +195,9 @@ pub struct Session {
     pub span: Span,
     /// The source's decoded configuration.
     pub config: Arc<SourceConfig>,
+    /// `Ok` when the launch leaves a connection provisioners can use, else why not (the
+    /// builder's plan says).
+    pub connects: Result<(), String>,
 }
 
 impl Session {

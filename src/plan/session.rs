@@ -70,6 +70,7 @@ pub(super) fn plan(c: &mut Compiler<'_>, u: Use<'_, '_>, id: String, name: Strin
         always: Vec::new(),
         span: u.use_.span,
         config: u.config.clone(),
+        connects: plan.connects.clone(),
     });
     let mut s = SessionPlan {
         c,
