@@ -1,9 +1,12 @@
 # A template that needs nothing but kiln: three local sources built in parallel, each producing
-# real files, with shell-local provisioners, checksums and a manifest.
+# real files, with shell-local provisioners, checksums and a manifest, published as one release
+# of the product `quickstart` in the embedded registry.
 #
 #   kiln build examples/quickstart.pkr.hcl
+#   kiln registry image -product quickstart -channel latest -provider file -region file -component file.note
 #
-# writes artifacts/ in the current directory.
+# writes artifacts/ in the current directory; the second command prints the path of the note
+# the newest release holds.
 
 variable "greeting" {
   type        = string
@@ -43,6 +46,16 @@ source "null" "local" {
 build {
   name    = "quickstart"
   sources = ["source.file.note", "source.file.menu", "source.null.local"]
+
+  # Each run publishes a release of the product `quickstart` (named by HCP_PACKER_BUILD_FINGERPRINT,
+  # else a new ID); `latest` follows the newest complete one.
+  hcp_packer_registry {
+    bucket_name = "quickstart"
+    description = "The quickstart's artifacts."
+    build_labels = {
+      "greeting" = var.greeting
+    }
+  }
 
   provisioner "shell-local" {
     inline = [

@@ -608,6 +608,7 @@ fn an_interrupt_stops_the_remote_command_and_the_cleanup_still_connects() {
         .args(["build", "t.pkr.hcl"])
         .current_dir(test.dir())
         .env("NO_COLOR", "1")
+        .env("KILN_HOME", test.dir().join(".kiln"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -194,6 +194,11 @@ impl Test {
             .args(args)
             .current_dir(self.tempdir.path())
             .env("NO_COLOR", "1")
+            // Builds that publish do so into the test's own registry, never the user's.
+            .env("KILN_HOME", self.tempdir.path().join(".kiln"))
+            .env_remove("HCP_PACKER_BUILD_FINGERPRINT")
+            .env_remove("HCP_PACKER_BUCKET_NAME")
+            .env_remove("KILN_REGISTRY_BUCKET")
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {

@@ -125,6 +125,10 @@ fn build(
         }
     };
     let state = Arc::new(exec::RunState::new(graph, sources, ui));
+    if let Err(diags) = state.registry.begin(&state.graph, &state.ui) {
+        eprint!("{}", diagnostic::render_all(&diags, &state.sources, color));
+        return Ok(1);
+    }
     let limits = exec::Limits {
         parallel_builds: args.parallel_builds.unwrap_or(0),
         on_error: args.on_error,

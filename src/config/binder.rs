@@ -9,8 +9,10 @@ use crate::body::legacy::LegacyContext;
 use crate::body::BodyValue;
 use crate::diagnostic::{has_errors, Diagnostic};
 use crate::eval::Context;
-use crate::plugins::sdk::Builder;
+use crate::plugins::sdk::{Builder, DataSource};
 use crate::plugins::{self, Decoded, Plugin, PluginKind};
+use crate::source::Span;
+use crate::syntax::Body;
 use crate::value::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -35,6 +37,18 @@ pub struct SourceConfig {
     pub legacy: LegacyContext,
     /// The data sources the source's configuration reads.
     pub deps: BTreeSet<usize>,
+    /// The block as written, kept when it reads data sources: the run evaluates it again once
+    /// they are read ([`SourceConfig::bind`]).
+    pub written: Option<Arc<Written>>,
+}
+
+/// A block as written, for evaluating it again during the run.
+#[derive(Debug)]
+pub struct Written {
+    pub body: Body,
+    pub span: Span,
+    /// Where its type label is.
+    pub kind_span: Span,
 }
 
 impl SourceConfig {
@@ -56,6 +70,91 @@ impl SourceConfig {
         }
         ctx
     }
+
+    /// The builder with the data sources' results known: the source evaluated and decoded
+    /// again when it reads data sources, else the builder decoded at load.
+    pub fn bind(&self, data: &BTreeMap<String, Map>) -> Result<Arc<dyn Builder>, Vec<Diagnostic>> {
+        let Some(written) = &self.written else {
+            return Ok(self.builder.clone());
+        };
+        let mut ctx = self.context();
+        with_data(&mut ctx, data);
+        let mut diags = Vec::new();
+        let mut config =
+            evaluate::body_except(&written.body, written.span, &ctx, &["name"], &mut diags);
+        if has_errors(&diags) {
+            return Err(diags);
+        }
+        crate::body::legacy::expand_body(&mut config, &self.legacy);
+        match plugins::decode(
+            PluginKind::Builder,
+            self.plugin.name,
+            written.kind_span,
+            &config,
+        )? {
+            Decoded::Builder(builder) => Ok(builder),
+            _ => Err(vec![Diagnostic::global(
+                "internal error: a source decoded as something other than a builder",
+            )]),
+        }
+    }
+}
+
+/// A `data` block that reads other data sources, evaluated again during the run once they
+/// are read.
+#[derive(Debug)]
+pub struct DataBinder {
+    pub kind: String,
+    pub written: Written,
+    /// The template's context.
+    pub base: Arc<Context>,
+}
+
+impl DataBinder {
+    /// The data source's configuration with the other data sources' results known.
+    pub fn bind(
+        &self,
+        data: &BTreeMap<String, Map>,
+    ) -> Result<(BodyValue, Arc<dyn DataSource>), Vec<Diagnostic>> {
+        let mut ctx = (*self.base).clone();
+        with_data(&mut ctx, data);
+        let mut diags = Vec::new();
+        let config = evaluate::body(&self.written.body, self.written.span, &ctx, &mut diags);
+        if has_errors(&diags) {
+            return Err(diags);
+        }
+        match plugins::decode(
+            PluginKind::DataSource,
+            &self.kind,
+            self.written.kind_span,
+            &config,
+        )? {
+            Decoded::DataSource(source) => Ok((config, source)),
+            _ => Err(vec![Diagnostic::global(
+                "internal error: a data block decoded as something other than a data source",
+            )]),
+        }
+    }
+}
+
+/// Add the data sources' results read so far to `ctx`'s `data`.
+fn with_data(ctx: &mut Context, known: &BTreeMap<String, Map>) {
+    if known.is_empty() {
+        return;
+    }
+    let mut data = match ctx.variables.get("data") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for (kind, values) in known {
+        let mut merged = match data.get(kind) {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        merged.extend(values.clone());
+        data.insert(kind.clone(), Value::Object(merged));
+    }
+    ctx.variables.insert("data".into(), Value::Object(data));
 }
 
 /// What a binder evaluates.
@@ -124,26 +223,23 @@ impl Binder {
 
     /// The configuration with what the run knows now, decoded into the plugin's config.
     pub fn bind(&self, known: Known<'_>) -> Result<(BodyValue, Decoded), Vec<Diagnostic>> {
+        let body = self.bind_body(known)?;
+        let Target::Step(kind, step) = &self.target else {
+            return Err(vec![Diagnostic::global(
+                "internal error: a registry block has no plugin",
+            )]);
+        };
+        plugins::decode(*kind, &step.kind, step.kind_span, &body).map(|d| (body, d))
+    }
+
+    /// The configuration with what the run knows now, evaluated.
+    pub fn bind_body(&self, known: Known<'_>) -> Result<BodyValue, Vec<Diagnostic>> {
         let mut ctx = self.source.context();
         ctx.variables.insert(
             "build".into(),
             build_object(&self.source.build_name, known.generated),
         );
-        if !known.data.is_empty() {
-            let mut data = match ctx.variables.get("data") {
-                Some(Value::Object(m)) => m.clone(),
-                _ => Map::new(),
-            };
-            for (kind, values) in known.data {
-                let mut merged = match data.get(kind) {
-                    Some(Value::Object(m)) => m.clone(),
-                    _ => Map::new(),
-                };
-                merged.extend(values.clone());
-                data.insert(kind.clone(), Value::Object(merged));
-            }
-            ctx.variables.insert("data".into(), Value::Object(data));
-        }
+        with_data(&mut ctx, known.data);
         let legacy = LegacyContext {
             build: known.generated.clone(),
             ..self.source.legacy.clone()
@@ -153,12 +249,7 @@ impl Binder {
         if has_errors(&diags) {
             return Err(diags);
         }
-        let Target::Step(kind, step) = &self.target else {
-            return Err(vec![Diagnostic::global(
-                "internal error: a registry block has no plugin",
-            )]);
-        };
-        plugins::decode(*kind, &step.kind, step.kind_span, &body).map(|d| (body, d))
+        Ok(body)
     }
 
     fn evaluate(

@@ -89,6 +89,21 @@ impl SourceUse {
     }
 }
 
+/// What an `hcp_packer_registry` block may hold: Packer's attributes, and `channels` to point
+/// at the release once it is complete.
+pub(super) const REGISTRY_SCHEMA: Schema = Schema {
+    what: "hcp_packer_registry block",
+    attributes: &[
+        "bucket_name",
+        "description",
+        "bucket_labels",
+        "build_labels",
+        "labels",
+        "channels",
+    ],
+    blocks: &[],
+};
+
 /// `hcp_packer_registry { ... }`
 #[derive(Clone, Debug)]
 pub struct RegistryBlock {
@@ -461,6 +476,7 @@ pub fn build(
                 }
             }
             "hcp_packer_registry" => {
+                schema::check(&inner.body, &REGISTRY_SCHEMA, diags);
                 out.registry = Some(RegistryBlock {
                     span: inner.header_span(),
                     body: inner.body.clone(),

@@ -2,7 +2,7 @@
 //! provisioner and post-processor, evaluated and decoded into its plugin's typed config with
 //! the plugin's checks; and which data sources each of them reads.
 
-use super::binder::SourceConfig;
+use super::binder::{DataBinder, SourceConfig, Written};
 use super::blocks::{self, BuildBlock, SourceBlock, SourceUse, StepBlock};
 use super::deps::DataDeps;
 use super::{evaluate, Template};
@@ -83,6 +83,17 @@ pub(super) fn check(template: &mut Template) -> Vec<Diagnostic> {
     drop(deps);
     template.builds = builds;
     for (d, found) in template.data.iter_mut().zip(data_deps) {
+        if !found.is_empty() {
+            d.binder = Some(Arc::new(DataBinder {
+                kind: d.kind.clone(),
+                written: Written {
+                    body: d.body.clone(),
+                    span: d.span,
+                    kind_span: d.kind_span,
+                },
+                base: base.clone(),
+            }));
+        }
         d.deps = found;
     }
     diags
@@ -118,10 +129,19 @@ impl Template {
         let Some(Decoded::Builder(builder)) = decoded else {
             return None;
         };
+        let reads = deps.of_body(&body);
+        let written = (!reads.is_empty()).then(|| {
+            Arc::new(Written {
+                body: body.clone(),
+                span: block.span,
+                kind_span: block.kind_span,
+            })
+        });
         Some(Arc::new(SourceConfig {
             plugin: plugins::find(PluginKind::Builder, &block.kind)?,
             builder,
-            deps: deps.of_body(&body),
+            written,
+            deps: reads,
             body: expanded,
             base: base.clone(),
             each: use_.each.as_ref().map(|e| e.object()),

@@ -39,6 +39,8 @@ pub struct DataSource {
     pub deps: std::collections::BTreeSet<usize>,
     /// The result: unknown until the data source runs.
     pub value: Value,
+    /// Set when it reads other data sources: evaluates it again once they are read.
+    pub binder: Option<std::sync::Arc<super::DataBinder>>,
 }
 
 impl DataSource {
@@ -160,6 +162,7 @@ pub fn evaluate_all(
                         plugin: None,
                         deps: Default::default(),
                         value: Value::Unknown(Type::Dynamic),
+                        binder: None,
                     });
                 }
                 _ => {}

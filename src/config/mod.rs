@@ -16,7 +16,7 @@ pub mod variables;
 pub mod version;
 
 pub use crate::body::{AttrValue, BlockValue, BodyValue};
-pub use binder::{Binder, Known, SourceConfig};
+pub use binder::{Binder, DataBinder, Known, SourceConfig, Written};
 pub use blocks::{BuildBlock, Each, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
 pub use locals::{DataSource, Local};
 pub use variables::{Origin, VarArg, Variable};
@@ -197,6 +197,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
                     }
                 }
                 "hcp_packer_registry" => {
+                    schema::check(&block.body, &blocks::REGISTRY_SCHEMA, &mut diags);
                     registry = Some(RegistryBlock {
                         span: block.header_span(),
                         body: block.body.clone(),

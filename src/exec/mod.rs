@@ -5,6 +5,7 @@
 
 pub mod dry_run;
 mod preflight;
+pub mod publish;
 pub mod scheduler;
 mod state;
 mod step;
@@ -58,9 +59,13 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
             .ui
             .shows_status()
             .then(|| spawn_status(shared.clone()));
+        let heartbeat = shared
+            .registry
+            .publishes()
+            .then(|| spawn_heartbeat(shared.clone()));
         let finished = scheduler::run(&shared.graph, visitor, limits, rx).await;
-        if let Some(ticker) = ticker {
-            ticker.abort();
+        for task in ticker.into_iter().chain(heartbeat) {
+            task.abort();
         }
         shared.ui.status(None);
         finished
@@ -69,7 +74,23 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
     if finished.abandoned {
         return 1;
     }
-    summary::summary(&shared, &finished, started.elapsed())
+    let code = summary::summary(&shared, &finished, started.elapsed());
+    shared.registry.closing(&shared.ui);
+    code
+}
+
+/// Keep the registry's builds RUNNING while their sessions run: a process that dies stops
+/// beating, and a later run marks its builds FAILED.
+fn spawn_heartbeat(shared: Arc<RunState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(shared.registry.heartbeat_every());
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let s = shared.clone();
+            let _ = tokio::task::spawn_blocking(move || s.registry.beat()).await;
+        }
+    })
 }
 
 /// SIGINT and SIGTERM become interrupts for the scheduler.

@@ -49,9 +49,7 @@ pub fn preflight(graph: &BuildGraph) -> Vec<Diagnostic> {
                 Some(Decoded::PostProcessor(p)) => p.unsupported(),
                 _ => None,
             },
-            Work::Registry(_) | Work::Release(_) => {
-                Some("kiln cannot publish to a registry yet".to_string())
-            }
+            Work::Registry(_) | Work::Release(_) => None,
         };
         if let Some(what) = unsupported {
             refuse(node.span, what);

@@ -1,16 +1,21 @@
 //! The run's state: what every step shares (the graph, the output, the source map for
 //! rendering errors) and what each session has produced so far. It is the plugins' [`Host`].
 
+use super::publish::Registry;
 use super::ui::Ui;
 use crate::body::legacy::LegacyContext;
 use crate::diagnostic::Diagnostic;
 use crate::plan::{BuildGraph, SessionId};
-use crate::plugins::sdk::{Artifact, Connection, Host, Level, StepError, StepInfo};
+use crate::plugins::sdk::{Artifact, Connection, Host, Level, Publication, StepError, StepInfo};
+use crate::registry::model::ParentRef;
+use crate::registry::Store;
 use crate::source::SourceMap;
 use crate::value::Map;
 use petgraph::graph::NodeIndex;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -32,6 +37,8 @@ pub struct SessionState {
     pub error: Option<StepError>,
     /// The connection to the machine, once launched.
     pub connection: Option<Arc<dyn Connection>>,
+    /// The builder decoded again with the data sources' results, for a source that reads them.
+    pub builder: Option<Arc<dyn crate::plugins::sdk::Builder>>,
 }
 
 /// Everything the steps of a run share.
@@ -50,6 +57,8 @@ pub struct RunState {
     prompt: tokio::sync::Mutex<()>,
     /// Files several steps write (a shared manifest) are written one step at a time.
     files: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    /// The run's side of the registry: the releases it publishes to and their builds.
+    pub registry: Registry,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,6 +87,7 @@ impl RunState {
             activity: Mutex::new(HashMap::new()),
             prompt: tokio::sync::Mutex::new(()),
             files: Mutex::new(HashMap::new()),
+            registry: Registry::new(),
         }
     }
 
@@ -195,6 +205,30 @@ impl Host for RunState {
     fn file_lock(&self, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
         let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         lock(&self.files).entry(key).or_default().clone()
+    }
+
+    fn publish<'a>(
+        &'a self,
+        step: &'a StepInfo,
+        publication: Publication,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'a>> {
+        Box::pin(async move {
+            for line in self.registry.publish(self, step, publication).await? {
+                self.line(step, Level::Say, &line);
+            }
+            Ok(())
+        })
+    }
+
+    fn registry(&self) -> Result<Arc<dyn Store>, StepError> {
+        self.registry.store()
+    }
+
+    fn built_from(
+        &self,
+        parent: ParentRef,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + '_>> {
+        Box::pin(self.registry.built_from(parent))
     }
 
     fn legacy(&self, session: Option<usize>) -> LegacyContext {

@@ -124,6 +124,9 @@ impl Visitor for BuildVisitor {
             (wall, state.error.clone())
         };
         let took = duration::human(wall);
+        if let Some(said) = shared.registry.session_ended(s, error.as_ref()) {
+            shared.ui.line(&name, None, Level::Say, &said);
+        }
         match error {
             None => shared.ui.about(
                 &name,

@@ -96,6 +96,7 @@ impl<'t> Compiler<'t> {
                     address: d.address(),
                     plugin,
                     config: d.config.clone(),
+                    binder: d.binder.clone(),
                 })),
             });
             self.data_nodes.push(node);

@@ -3,7 +3,7 @@
 //! [`BuildGraph`], the only form renderers, the dry run and the scheduler see.
 
 use crate::body::BodyValue;
-use crate::config::{Binder, SourceConfig};
+use crate::config::{Binder, DataBinder, SourceConfig};
 use crate::diagnostic::Diagnostic;
 use crate::plugins::sdk::{BuilderStep, DataSource, ReleaseTarget};
 use crate::plugins::Decoded;
@@ -113,6 +113,8 @@ pub struct DataWork {
     pub plugin: Option<Arc<dyn DataSource>>,
     /// The evaluated configuration.
     pub config: BodyValue,
+    /// Set when it reads other data sources: evaluates it again once they are read.
+    pub binder: Option<Arc<DataBinder>>,
 }
 
 /// A provisioner or post-processor bound to one session, with its meta-arguments.

@@ -423,10 +423,13 @@ impl SessionPlan<'_, '_> {
             return;
         };
         let binder = Binder::registry(block.clone(), u.config.clone());
+        // The release is HCP_PACKER_BUILD_FINGERPRINT, else a new ID each run.
         let key = ReleaseKey {
-            bucket: None,
+            bucket: Some(crate::registry::default_bucket()),
             product: binder.registry_product(),
-            release: None,
+            release: std::env::var("HCP_PACKER_BUILD_FINGERPRINT")
+                .ok()
+                .filter(|f| !f.trim().is_empty()),
         };
         let product = key
             .product

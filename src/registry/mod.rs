@@ -43,6 +43,18 @@ pub fn default_path() -> Result<PathBuf> {
     )
 }
 
+/// The bucket kiln publishes into and reads from when none is named: `KILN_REGISTRY_BUCKET`,
+/// else [`DEFAULT_BUCKET`] (HCP Packer's project is implicit the same way).
+pub fn default_bucket() -> String {
+    std::env::var("KILN_REGISTRY_BUCKET")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BUCKET.to_string())
+}
+
+/// The bucket used when none is named.
+pub const DEFAULT_BUCKET: &str = "default";
+
 /// Open the default store for writing, creating it if needed.
 pub fn open_default() -> Result<Box<dyn Store>> {
     Ok(Box::new(SqliteStore::open(&default_path()?)?))

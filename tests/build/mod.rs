@@ -180,6 +180,7 @@ fn spawn_kiln(dir: &Path, args: &[&str]) -> std::process::Child {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("TMPDIR", dir.join("tmp"))
+        .env("KILN_HOME", dir.join(".kiln"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -104,15 +104,19 @@ fn human_output_of_the_quickstart_and_of_a_failing_build() {
         "quickstart.pkr.hcl",
         std::fs::read(repo_root().join("examples/quickstart.pkr.hcl")).unwrap(),
     );
+    let quickstart = quickstart.env("HCP_PACKER_BUILD_FINGERPRINT", "quickstart-test");
     let out = build(
         &quickstart,
         &["build", "-parallel-builds=1", "quickstart.pkr.hcl"],
         0,
     );
+    let out_stdout = out
+        .stdout
+        .replace(&quickstart.dir().display().to_string(), "<dir>");
     let failing = Test::new().write("t.pkr.hcl", ISOLATION);
     let failed = build(&failing, &["build", "-parallel-builds=1", "t.pkr.hcl"], 1);
     with_snapshots(|| {
-        insta::assert_snapshot!("build_quickstart", normalised(&out.stdout));
+        insta::assert_snapshot!("build_quickstart", normalised(&out_stdout));
         insta::assert_snapshot!("build_failing", normalised(&failed.stdout));
     });
     // The quickstart's files are real and its checksums verify.

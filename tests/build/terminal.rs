@@ -10,6 +10,7 @@ fn on_terminal(dir: &Path, command: &str, input: &str, delay: Duration) -> (i32,
     let mut child = Command::new("script")
         .args(["-qfec", command, "/dev/null"])
         .current_dir(dir)
+        .env("KILN_HOME", dir.join(".kiln"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

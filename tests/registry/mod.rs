@@ -1,5 +1,6 @@
 //! `kiln registry`: the real binary against a real SQLite store in a scratch `KILN_HOME`.
 
+mod builds;
 mod concurrency;
 
 use crate::test::{with_snapshots, Test};

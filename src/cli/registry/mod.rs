@@ -43,8 +43,9 @@ enum RegistryCommand {
 /// `-bucket B -product P`, which most subcommands take.
 #[derive(Debug, Args)]
 struct ProductArgs {
-    /// The bucket (top-level container).
-    #[arg(long)]
+    /// The bucket (top-level container); builds publish into `default` unless
+    /// KILN_REGISTRY_BUCKET names another.
+    #[arg(long, default_value_t = crate::registry::default_bucket())]
     bucket: String,
     /// The product (a line of images, e.g. web-server).
     #[arg(long)]

@@ -132,6 +132,10 @@ pub const BLOCKS: &[&str] = &[
 const NOT_YET: &str = "kiln cannot run the amazon-ebs builder yet";
 
 impl Builder for Config {
+    fn platform(&self) -> &'static str {
+        "aws"
+    }
+
     fn plan(&self, body: &BodyValue) -> BuilderPlan {
         let region = shown_attr(body, "region");
         let region = region.as_deref();

@@ -4,7 +4,8 @@
 use crate::body::BodyValue;
 use crate::diagnostic::Diagnostic;
 use crate::plugins::check::Checker;
-use crate::plugins::sdk::{Artifact, ReleaseTarget, StepContext, StepError, StepFuture};
+use crate::plugins::sdk::{Artifact, Publication, ReleaseTarget, StepContext, StepFuture};
+use crate::registry::names;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -59,9 +60,27 @@ impl crate::plugins::sdk::Config for Config {
     /// Names must not be empty, and `latest` is a channel the registry manages itself.
     fn validate(&self, body: &BodyValue) -> Vec<Diagnostic> {
         let mut c = Checker::new(body);
-        for field in ["bucket_name", "product_name", "release_name"] {
-            if c.string(field).is_some_and(|s| s.trim().is_empty()) {
-                c.error(field, format!("`{field}` must not be empty"));
+        type NameCheck = fn(&str) -> crate::registry::Result<()>;
+        let rules: [(&str, NameCheck); 3] = [
+            ("bucket_name", names::bucket),
+            ("product_name", names::product),
+            ("release_name", names::release),
+        ];
+        for (field, rule) in rules {
+            match c.string(field) {
+                Some(s) if s.trim().is_empty() => {
+                    c.error(field, format!("`{field}` must not be empty"))
+                }
+                Some(s) => {
+                    if let Err(e) = rule(&s) {
+                        let d = Diagnostic::error(c.span(field), e.to_string());
+                        c.push(match e.hint() {
+                            Some(h) => d.with_hint(h.to_string()),
+                            None => d,
+                        });
+                    }
+                }
+                None => {}
             }
         }
         if c.string("channel").as_deref() == Some("latest") {
@@ -110,15 +129,30 @@ impl crate::plugins::sdk::PostProcessor for Config {
         })
     }
 
-    fn unsupported(&self) -> Option<String> {
-        Some("kiln cannot publish to a registry yet".into())
-    }
-
+    /// Records the input artifact's images (the builder's, when the input has none) as this
+    /// source's build of the release; the artifact it leaves names the release.
     fn post_process<'a>(
         &'a self,
-        _cx: StepContext<'a>,
-        _input: &'a Artifact,
+        cx: StepContext<'a>,
+        input: &'a Artifact,
     ) -> StepFuture<'a, Artifact> {
-        Box::pin(async { Err(StepError::new("kiln cannot publish to a registry yet")) })
+        Box::pin(async move {
+            let target = self.publishes().unwrap_or_default();
+            let path = target.path();
+            let publication = Publication {
+                target,
+                channels: self.channel.iter().cloned().collect(),
+                labels: self.labels.clone(),
+                images: input.images.clone(),
+            };
+            cx.host.publish(cx.step, publication).await?;
+            Ok(Artifact {
+                builder_id: "kiln.post-processor.hcp-packer-publish".into(),
+                id: path.clone(),
+                description: format!("Published to the registry as release {path}"),
+                files: Vec::new(),
+                images: Vec::new(),
+            })
+        })
     }
 }

@@ -114,6 +114,7 @@ pub async fn run(
         id: String::new(),
         description: format!("Created artifact from files: {}", names.join(", ")),
         files: outputs,
+        images: Vec::new(),
     })
 }
 

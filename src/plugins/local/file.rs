@@ -47,6 +47,10 @@ impl crate::plugins::sdk::Config for Config {
 }
 
 impl Builder for Config {
+    fn platform(&self) -> &'static str {
+        "file"
+    }
+
     fn plan(&self, body: &BodyValue) -> BuilderPlan {
         let summary = match shown_attr(body, "target") {
             Some(t) => format!("write {t}"),

@@ -62,6 +62,10 @@ impl crate::plugins::sdk::Config for Config {
 }
 
 impl Builder for Config {
+    fn platform(&self) -> &'static str {
+        "null"
+    }
+
     fn plan(&self, body: &BodyValue) -> BuilderPlan {
         let summary = match body.attr("communicator").and_then(|a| a.value.as_str()) {
             Some("none") => "start without a communicator".into(),

@@ -3,7 +3,9 @@
 
 use super::error::StepError;
 use crate::body::legacy::LegacyContext;
-use crate::plugins::sdk::Artifact;
+use crate::plugins::sdk::{Artifact, Publication};
+use crate::registry::model::ParentRef;
+use crate::registry::Store;
 use crate::source::Span;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -66,6 +68,21 @@ pub trait Host: Send + Sync {
     fn prompt(&self) -> &tokio::sync::Mutex<()>;
     /// A lock for a file several steps write (a shared manifest).
     fn file_lock(&self, path: &Path) -> Arc<tokio::sync::Mutex<()>>;
+    /// Record the session's images in the registry as one build of a release; says on the
+    /// step what it published.
+    fn publish<'a>(
+        &'a self,
+        step: &'a StepInfo,
+        publication: Publication,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + 'a>>;
+    /// The registry the run publishes to, for the data sources that read it.
+    fn registry(&self) -> Result<Arc<dyn Store>, StepError>;
+    /// A data source read an image or a release from the registry: every release the run
+    /// publishes was built from it.
+    fn built_from(
+        &self,
+        parent: ParentRef,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StepError>> + Send + '_>>;
     /// The legacy-template context of a session (`{{ build `ID` }}`, `{{ .Name }}`, ...), with
     /// its generated data so far.
     fn legacy(&self, session: Option<usize>) -> LegacyContext;

@@ -7,11 +7,13 @@ pub mod duration;
 pub mod error;
 pub mod generated;
 pub mod plugin;
+pub mod registry;
 
-pub use artifact::Artifact;
+pub use artifact::{Artifact, ArtifactImage};
 pub use context::{Connection, Host, Level, StepContext, StepInfo};
 pub use error::StepError;
 pub use plugin::{
     Builder, BuilderPlan, BuilderStep, BuilderStepKind, Config, DataSource, PostProcessor,
     Provisioner, ReleaseTarget, StepFuture,
 };
+pub use registry::Publication;

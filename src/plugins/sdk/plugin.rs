@@ -68,6 +68,10 @@ pub struct BuilderPlan {
 
 /// A builder (`source` blocks).
 pub trait Builder: Debug + Send + Sync {
+    /// The provider its images live on, as the registry records them (HCP's platform): `aws`,
+    /// `null`, `file`.
+    fn platform(&self) -> &'static str;
+
     /// The session's steps, given the config's evaluated body (where unknown values still show
     /// as unknown).
     fn plan(&self, body: &BodyValue) -> BuilderPlan;
