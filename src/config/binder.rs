@@ -4,7 +4,7 @@
 //! The graph's nodes carry a [`Binder`] each, so neither the planner nor the runtime sees HCL.
 
 use super::blocks::{RegistryBlock, StepBlock, STEP_META};
-use super::{build_object, evaluate, AttrValue};
+use super::{build_object, evaluate, AttrValue, Local};
 use crate::body::legacy::LegacyContext;
 use crate::body::BodyValue;
 use crate::diagnostic::{has_errors, Diagnostic};
@@ -40,6 +40,8 @@ pub struct SourceConfig {
     /// The block as written, kept when it reads data sources: the run evaluates it again once
     /// they are read ([`SourceConfig::bind`]).
     pub written: Option<Arc<Written>>,
+    /// The template's locals that read data sources, evaluated again with their results.
+    pub data_locals: Arc<Vec<Local>>,
 }
 
 /// A block as written, for evaluating it again during the run.
@@ -78,8 +80,8 @@ impl SourceConfig {
             return Ok(self.builder.clone());
         };
         let mut ctx = self.context();
-        with_data(&mut ctx, data);
         let mut diags = Vec::new();
+        with_data(&mut ctx, data, &self.data_locals, &mut diags);
         let mut config =
             evaluate::body_except(&written.body, written.span, &ctx, &["name"], &mut diags);
         if has_errors(&diags) {
@@ -108,6 +110,8 @@ pub struct DataBinder {
     pub written: Written,
     /// The template's context.
     pub base: Arc<Context>,
+    /// The template's locals that read data sources.
+    pub data_locals: Arc<Vec<Local>>,
 }
 
 impl DataBinder {
@@ -117,8 +121,8 @@ impl DataBinder {
         data: &BTreeMap<String, Map>,
     ) -> Result<(BodyValue, Arc<dyn DataSource>), Vec<Diagnostic>> {
         let mut ctx = (*self.base).clone();
-        with_data(&mut ctx, data);
         let mut diags = Vec::new();
+        with_data(&mut ctx, data, &self.data_locals, &mut diags);
         let config = evaluate::body(&self.written.body, self.written.span, &ctx, &mut diags);
         if has_errors(&diags) {
             return Err(diags);
@@ -137,8 +141,14 @@ impl DataBinder {
     }
 }
 
-/// Add the data sources' results read so far to `ctx`'s `data`.
-fn with_data(ctx: &mut Context, known: &BTreeMap<String, Map>) {
+/// Add the data sources' results read so far to `ctx`'s `data`, and evaluate again the
+/// locals that read them.
+fn with_data(
+    ctx: &mut Context,
+    known: &BTreeMap<String, Map>,
+    data_locals: &[Local],
+    diags: &mut Vec<Diagnostic>,
+) {
     if known.is_empty() {
         return;
     }
@@ -155,6 +165,23 @@ fn with_data(ctx: &mut Context, known: &BTreeMap<String, Map>) {
         data.insert(kind.clone(), Value::Object(merged));
     }
     ctx.variables.insert("data".into(), Value::Object(data));
+    if data_locals.is_empty() {
+        return;
+    }
+    let mut locals = match ctx.variables.get("local") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for local in data_locals {
+        match ctx.eval(&local.expr) {
+            Ok(v) => {
+                locals.insert(local.name.clone(), v.mark_if(local.sensitive));
+            }
+            Err(d) => diags.push(d),
+        }
+        ctx.variables
+            .insert("local".into(), Value::Object(locals.clone()));
+    }
 }
 
 /// What a binder evaluates.
@@ -239,12 +266,12 @@ impl Binder {
             "build".into(),
             build_object(&self.source.build_name, known.generated),
         );
-        with_data(&mut ctx, known.data);
+        let mut diags = Vec::new();
+        with_data(&mut ctx, known.data, &self.source.data_locals, &mut diags);
         let legacy = LegacyContext {
             build: known.generated.clone(),
             ..self.source.legacy.clone()
         };
-        let mut diags = Vec::new();
         let body = self.evaluate(&ctx, Some(&legacy), &mut diags);
         if has_errors(&diags) {
             return Err(diags);

@@ -92,6 +92,7 @@ pub(super) fn check(template: &mut Template) -> Vec<Diagnostic> {
                     kind_span: d.kind_span,
                 },
                 base: base.clone(),
+                data_locals: template.data_locals.clone(),
             }));
         }
         d.deps = found;
@@ -141,6 +142,7 @@ impl Template {
             plugin: plugins::find(PluginKind::Builder, &block.kind)?,
             builder,
             written,
+            data_locals: self.data_locals.clone(),
             deps: reads,
             body: expanded,
             base: base.clone(),

@@ -67,7 +67,7 @@ pub fn evaluate_all(
     bodies: &[&Body],
     ctx: &mut Context,
     diags: &mut Vec<Diagnostic>,
-) -> (BTreeMap<String, Local>, Vec<DataSource>) {
+) -> (BTreeMap<String, Local>, Vec<DataSource>, Vec<Local>) {
     let mut locals: BTreeMap<String, Local> = BTreeMap::new();
     let mut data: Vec<DataSource> = Vec::new();
     for body in bodies {
@@ -209,16 +209,27 @@ pub fn evaluate_all(
         Ok(order) => order,
         Err(_) => {
             report_cycles(&graph, &locals, &data, diags);
-            return (locals, data);
+            return (locals, data, Vec::new());
         }
     };
     let order: Vec<NodeIndex> = order;
+    // Locals that read a data source, directly or through another local: unknown until the
+    // data sources run, evaluated again then (in this order).
+    let mut reads_data: std::collections::HashSet<NodeIndex> = std::collections::HashSet::new();
+    let mut data_locals: Vec<Local> = Vec::new();
     let mut local_values = Map::new();
     let mut data_values: BTreeMap<String, Map> = BTreeMap::new();
     for node in order {
         match graph[node] {
             Node::Local(name) => {
                 let local = locals.get(name).expect("graph nodes are declared locals");
+                if graph
+                    .neighbors_directed(node, petgraph::Direction::Incoming)
+                    .any(|n| reads_data.contains(&n))
+                {
+                    reads_data.insert(node);
+                    data_locals.push(local.clone());
+                }
                 let value = match ctx.eval(&local.expr) {
                     Ok(v) => v.mark_if(local.sensitive),
                     Err(d) => {
@@ -231,6 +242,7 @@ pub fn evaluate_all(
                     .insert("local".into(), Value::Object(local_values.clone()));
             }
             Node::Data(i) => {
+                reads_data.insert(node);
                 let d = &data[i];
                 let config = evaluate::body(&d.body, d.span, ctx, diags);
                 let (plugin, found) =
@@ -260,7 +272,7 @@ pub fn evaluate_all(
             local.value = v.clone();
         }
     }
-    (locals, data)
+    (locals, data, data_locals)
 }
 
 fn add_local(locals: &mut BTreeMap<String, Local>, local: Local, diags: &mut Vec<Diagnostic>) {

@@ -30,6 +30,7 @@ use crate::syntax::{Body, Structure};
 use crate::value::{Map, Type, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The version of Packer's template language kiln implements (what `packer.version` reads and
 /// `required_version` is checked against).
@@ -61,6 +62,9 @@ pub struct Template {
     pub packer: PackerBlock,
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
+    /// The locals that read data sources, in evaluation order: evaluated again once the data
+    /// sources have run.
+    pub data_locals: Arc<Vec<Local>>,
     pub data: Vec<DataSource>,
     pub sources: Vec<SourceBlock>,
     pub builds: Vec<BuildBlock>,
@@ -144,7 +148,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
         .insert("local".into(), Value::Object(Map::new()));
     ctx.variables
         .insert("data".into(), Value::Object(Map::new()));
-    let (locals, data) = locals::evaluate_all(&bodies, &mut ctx, &mut diags);
+    let (locals, data, data_locals) = locals::evaluate_all(&bodies, &mut ctx, &mut diags);
 
     let mut packer_block = PackerBlock::default();
     let mut source_blocks: Vec<blocks::SourceBlock> = Vec::new();
@@ -228,6 +232,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
         packer: packer_block,
         variables,
         locals,
+        data_locals: Arc::new(data_locals),
         data,
         sources: source_blocks,
         builds,

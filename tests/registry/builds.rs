@@ -169,6 +169,10 @@ data "hcp-packer-artifact" "base" {{
   region      = "file"
 }}
 
+locals {{
+  parent = "${{data.hcp-packer-artifact.base.bucket}}/${{data.hcp-packer-artifact.base.product}}"
+}}
+
 source "file" "app" {{
   content = "built from ${{data.hcp-packer-artifact.base.external_identifier}}\n"
   target  = "app-${{var.release}}.txt"
@@ -178,7 +182,7 @@ build {{
   sources = ["source.file.app"]
 
   provisioner "shell-local" {{
-    inline = ["echo parent release ${{data.hcp-packer-artifact.base.release}}"]
+    inline = ["echo parent release ${{local.parent}}/${{data.hcp-packer-artifact.base.release}}"]
   }}
 
   post-processor "hcp-packer-publish" {{
@@ -204,7 +208,12 @@ fn registry_a_release_built_from_another_follows_its_channel_and_revocation() {
         .write("app.pkr.hcl", app("channel_name"))
         .write("by-release.pkr.hcl", app("version_fingerprint"));
     let out = kiln(&child, &["build", "-var", "release=c1", "app.pkr.hcl"], 0);
-    assert!(out.stdout.contains("parent release r1"), "{}", out.stdout);
+    // A local computed from the data source is known by then too.
+    assert!(
+        out.stdout.contains("parent release team/base/r1"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         std::fs::read_to_string(child.dir().join("app-c1.txt")).unwrap(),
         format!("built from {}\n", base_r1.display())
