@@ -55,6 +55,18 @@ pub const UNKNOWN: &str = "(known after build)";
 /// How a sensitive value reads in a plan.
 pub const SENSITIVE: &str = "(sensitive)";
 
+/// Whether a plugin field holds a secret whatever its value (credentials, passwords, tokens),
+/// as Packer's plugins register them with its secret filter: evaluation marks such values
+/// sensitive, so no plan, dry run or log shows them.
+pub fn is_secret_field(name: &str) -> bool {
+    matches!(
+        name,
+        "access_key" | "secret_key" | "token" | "password" | "client_secret" | "ssh_private_key"
+    ) || ["_password", "_secret", "_token", "_secret_key"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 /// A value as a plan shows it in a name or summary: strings bare, unknown and sensitive values
 /// as placeholders.
 pub fn shown(value: &Value) -> String {

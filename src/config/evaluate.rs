@@ -36,10 +36,12 @@ pub fn body_except(
                     diags.push(d);
                     Value::Unknown(Type::Dynamic)
                 });
+                let secret = crate::body::is_secret_field(&a.name.name)
+                    && matches!(value, Value::String(ref s) if !s.is_empty());
                 out.attrs.push(AttrValue {
                     name: a.name.name.clone(),
                     name_span: a.name.span,
-                    value,
+                    value: value.mark_if(secret),
                     value_span: a.expr.span,
                 });
             }

@@ -372,6 +372,17 @@ impl Template {
         for l in self.locals.values() {
             collect_secrets(&l.value, l.sensitive, &mut out);
         }
+        // Secret fields of the sources (`secret_key`, `ssh_password`...), sensitive by name.
+        for config in self
+            .builds
+            .iter()
+            .flat_map(|b| &b.sources)
+            .filter_map(|u| u.config.as_ref())
+        {
+            for a in &config.body.attrs {
+                collect_secrets(&a.value, false, &mut out);
+            }
+        }
         out.sort();
         out.dedup();
         out

@@ -544,3 +544,54 @@ fn registry_data_sources_name_what_they_cannot_find() {
         out.stderr
     );
 }
+
+#[test]
+fn registry_credentials_in_a_publish_block_never_show() {
+    let r = Registry::new();
+    let template = r#"
+source "null" "x" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.x"]
+
+  post-processor "hcp-packer-publish" {
+    bucket_name  = "team"
+    product_name = "secret"
+    release_name = "v1"
+    cloud_provider_config {
+      aws {
+        access_key = "AKIAKILNTESTKEY"
+        secret_key = "kiln-test-secret-value"
+      }
+    }
+  }
+}
+"#;
+    let project = r.project().write("t.pkr.hcl", template);
+    let plan = kiln(&project, &["build", "-dry-run", "t.pkr.hcl"], 0);
+    assert!(
+        plan.stdout.contains("secret_key = (sensitive)"),
+        "{}",
+        plan.stdout
+    );
+    let built = kiln(&project, &["build", "-events=events.json", "t.pkr.hcl"], 0);
+    let events = std::fs::read_to_string(project.dir().join("events.json")).unwrap();
+    let mut db = std::fs::read(r.home().join("registry.db")).unwrap();
+    db.extend(std::fs::read(r.home().join("registry.db-wal")).unwrap_or_default());
+    for secret in ["AKIAKILNTESTKEY", "kiln-test-secret-value"] {
+        for (what, text) in [
+            ("the dry run", &plan.stdout),
+            ("the build's output", &built.stdout),
+            ("its errors", &built.stderr),
+            ("its events", &events),
+        ] {
+            assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+        }
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the registry holds {secret}"
+        );
+    }
+}
