@@ -432,16 +432,27 @@ impl Registry {
 
     /// A session ended: its builds that did not publish are FAILED (CANCELLED when it was
     /// interrupted). Returns what to say.
-    pub fn session_ended(&self, s: SessionId, error: Option<&StepError>) -> Option<String> {
+    pub fn session_ended(
+        &self,
+        s: SessionId,
+        error: Option<&StepError>,
+        ui: &Ui,
+    ) -> Option<String> {
         let error = error?;
-        let ids: Vec<(String, Key)> = self
-            .books()
-            .sessions
-            .get(&s)?
-            .iter()
-            .filter(|e| !e.finished)
-            .filter_map(|e| Some((e.build_id.clone()?, e.key.clone())))
-            .collect();
+        let ids: Vec<(String, Key)> = {
+            let mut books = self.books();
+            books
+                .sessions
+                .get_mut(&s)?
+                .iter_mut()
+                .filter(|e| !e.finished)
+                .filter_map(|e| {
+                    // It ends here: no more heartbeats.
+                    e.finished = true;
+                    Some((e.build_id.clone()?, e.key.clone()))
+                })
+                .collect()
+        };
         if ids.is_empty() {
             return None;
         }
@@ -451,7 +462,8 @@ impl Registry {
         } else {
             (BuildEnd::Failed, "FAILED")
         };
-        let message = error.to_string();
+        // What the registry keeps is redacted as the output is.
+        let message = ui.redact(&error.to_string());
         let mut marked = Vec::new();
         for (id, key) in ids {
             if store.fail_build(&id, end, &message).is_ok() {

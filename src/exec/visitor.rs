@@ -124,7 +124,7 @@ impl Visitor for BuildVisitor {
             (wall, state.error.clone())
         };
         let took = duration::human(wall);
-        if let Some(said) = shared.registry.session_ended(s, error.as_ref()) {
+        if let Some(said) = shared.registry.session_ended(s, error.as_ref(), &shared.ui) {
             shared.ui.line(&name, None, Level::Say, &said);
         }
         match error {
