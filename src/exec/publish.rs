@@ -465,10 +465,17 @@ impl Registry {
         // What the registry keeps is redacted as the output is.
         let message = ui.redact(&error.to_string());
         let mut marked = Vec::new();
-        for (id, key) in ids {
-            if store.fail_build(&id, end, &message).is_ok() {
-                marked.push(key.path());
+        let fail = || {
+            for (id, key) in ids {
+                if store.fail_build(&id, end, &message).is_ok() {
+                    marked.push(key.path());
+                }
             }
+        };
+        // The scheduler calls this from its async threads; a store may block (an HTTP call).
+        match tokio::runtime::Handle::try_current() {
+            Ok(_) => tokio::task::block_in_place(fail),
+            Err(_) => fail(),
         }
         (!marked.is_empty())
             .then(|| format!("Marked its build {status} in release {}", marked.join(", ")))

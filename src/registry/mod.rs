@@ -4,10 +4,13 @@
 //! A bottom layer: nothing here uses the template, plan, exec or plugin modules. Callers reach a
 //! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one.
 
+pub mod auth;
 pub mod contract;
 mod error;
+pub mod http;
 pub mod model;
 pub mod names;
+pub mod server;
 mod sqlite;
 mod store;
 
@@ -55,14 +58,34 @@ pub fn default_bucket() -> String {
 /// The bucket used when none is named.
 pub const DEFAULT_BUCKET: &str = "default";
 
-/// Open the default store for writing, creating it if needed.
+/// The registry server kiln talks to instead of the embedded store, when `KILN_REGISTRY_ADDR`
+/// names one (with `KILN_REGISTRY_TOKEN`).
+pub fn server() -> Result<Option<http::HttpStore>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match var("KILN_REGISTRY_ADDR") {
+        Some(addr) => Ok(Some(http::HttpStore::new(
+            &addr,
+            var("KILN_REGISTRY_TOKEN"),
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// Open the default store for writing: the server of `KILN_REGISTRY_ADDR`, else the embedded
+/// one (created if needed).
 pub fn open_default() -> Result<Box<dyn Store>> {
+    if let Some(server) = server()? {
+        return Ok(Box::new(server));
+    }
     Ok(Box::new(SqliteStore::open(&default_path()?)?))
 }
 
 /// Open the default store for reading: when nothing was ever published there, an empty store
 /// that creates no file.
 pub fn open_default_for_reading() -> Result<Box<dyn Store>> {
+    if let Some(server) = server()? {
+        return Ok(Box::new(server));
+    }
     let path = default_path()?;
     if path.exists() {
         Ok(Box::new(SqliteStore::open_read_only(&path)?))
@@ -79,6 +102,53 @@ mod tests {
     fn the_sqlite_store_keeps_the_contract() {
         let store = SqliteStore::open_in_memory().expect("an in-memory store opens");
         contract::run(&store);
+    }
+
+    /// A server on 127.0.0.1:0 over `store`, on its own thread; its address.
+    pub(crate) fn serve(store: std::sync::Arc<SqliteStore>) -> std::net::SocketAddr {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                tx.send(listener.local_addr().expect("an address"))
+                    .expect("the test waits");
+                let registry = server::Registry {
+                    store: store.clone(),
+                    tokens: store,
+                };
+                let _ = server::serve(listener, registry, std::future::pending()).await;
+            });
+        });
+        rx.recv().expect("the server starts")
+    }
+
+    #[test]
+    fn the_http_store_keeps_the_contract_against_a_real_server() {
+        use auth::{NewToken, Scope, Tokens};
+        let store = std::sync::Arc::new(SqliteStore::open_in_memory().expect("opens"));
+        let admin = store
+            .create_token(&NewToken {
+                scope: Some(Scope::Admin),
+                ..NewToken::default()
+            })
+            .expect("a token");
+        let addr = serve(store.clone());
+        let http =
+            http::HttpStore::new(&format!("http://{addr}"), Some(admin.secret)).expect("a client");
+        contract::run(&http);
+        // Every write went through the audit log.
+        let log = store.audit_log(10_000).expect("the log");
+        assert!(log
+            .iter()
+            .any(|e| e.operation == "publish" && e.outcome == "ok"));
+        assert!(log.iter().any(|e| e.operation == "release.revoke"));
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub trait Store: Send + Sync {
     /// Revoke a complete release now or later, and (unless skipped) its descendants; returns every
     /// release revoked, `bucket/product/release`, the asked one first.
     fn revoke(&self, revoke: &Revoke) -> Result<Vec<String>>;
+    /// The bucket a release or build (by ID) belongs to, so a server can hold a
+    /// bucket-limited token to its bucket.
+    fn bucket_of(&self, id: &str) -> Result<String>;
+
     /// Undo a release's revocation and the revocations its descendants inherited from it;
     /// returns every release restored, the asked one first.
     fn restore(&self, bucket: &str, product: &str, release: &str) -> Result<Vec<String>>;

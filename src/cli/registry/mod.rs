@@ -5,6 +5,7 @@ mod channel;
 mod image;
 mod publish;
 mod release;
+mod serve;
 mod table;
 
 use crate::registry::{self, Store};
@@ -38,6 +39,13 @@ enum RegistryCommand {
     /// List, show and delete products.
     #[command(subcommand)]
     Product(bucket::ProductCommand),
+    /// Serve the registry over HTTP for a team (a JSON API with scoped tokens).
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke the server's tokens.
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
+    /// The server's audit log: every write, by token.
+    Audit(serve::AuditArgs),
 }
 
 /// `-bucket B -product P`, which most subcommands take.
@@ -80,6 +88,9 @@ pub fn run(args: RegistryArgs) -> anyhow::Result<i32> {
         RegistryCommand::Channel(c) => channel::run(c),
         RegistryCommand::Bucket(c) => bucket::run_bucket(c),
         RegistryCommand::Product(c) => bucket::run_product(c),
+        RegistryCommand::Serve(a) => serve::serve(a),
+        RegistryCommand::Token(c) => serve::token(c),
+        RegistryCommand::Audit(a) => serve::audit(a),
     };
     match result {
         Ok(()) => Ok(0),

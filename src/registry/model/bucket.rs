@@ -1,10 +1,10 @@
 //! A bucket: the top-level container (HCP's project).
 
 use super::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A bucket and a summary of what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     /// ULID.
     pub id: String,

@@ -1,11 +1,11 @@
 //! A build: one source's result inside a release.
 
 use super::{BuildStatus, Image, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One component's build, with its images.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Build {
     /// ULID.
     pub id: String,

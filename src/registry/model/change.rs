@@ -1,9 +1,11 @@
 //! Changes made by hand: assigning a channel, revoking a release.
 
 use super::Timestamp;
+use serde::{Deserialize, Serialize};
 
 /// Point a channel at a complete release (creating the channel if needed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssignChannel {
     pub bucket: String,
     pub product: String,
@@ -13,7 +15,8 @@ pub struct AssignChannel {
 }
 
 /// Revoke a release now or at a time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Revoke {
     pub bucket: String,
     pub product: String,

@@ -1,10 +1,10 @@
 //! Channels: named pointers from a product to a complete release, with their history.
 
 use super::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A channel and the release it serves now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Channel {
     /// ULID.
     pub id: String,
@@ -22,7 +22,7 @@ pub struct Channel {
 }
 
 /// One entry of a channel's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelAssignment {
     /// ULID.
     pub id: String,

@@ -1,10 +1,10 @@
 //! Dependencies (HCP's ancestry): a release built from another release's image.
 
 use super::{AncestryStatus, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One parent → child edge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     /// `bucket/product/release` of the parent.
     pub parent: String,

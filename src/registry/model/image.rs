@@ -1,10 +1,10 @@
 //! An image: one external ID in one region (HCP's artifact).
 
 use super::{ReleaseStatus, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An image as its build holds it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     /// ULID.
     pub id: String,
@@ -15,7 +15,7 @@ pub struct Image {
 }
 
 /// An image with everything that locates it: what `kiln registry image` and `search` answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRecord {
     pub bucket: String,
     pub product: String,

@@ -1,10 +1,12 @@
 //! A build run's conversation with the registry: begin a release, start builds, finish them.
 
 use super::Release;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Begin (or resume) a release before any build starts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BeginRelease {
     pub bucket: String,
     pub product: String,
@@ -16,7 +18,7 @@ pub struct BeginRelease {
 }
 
 /// The begun release, and which of its builds are already DONE (a rerun skips them).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseStart {
     pub release: Release,
     /// Components already DONE, sorted.
@@ -24,7 +26,8 @@ pub struct ReleaseStart {
 }
 
 /// Mark one expected build RUNNING.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BuildStart {
     pub release_id: String,
     pub component: String,

@@ -1,10 +1,10 @@
 //! A product: a line of images such as `web-server` (HCP's bucket).
 
 use super::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A product and a summary of its releases.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     /// ULID.
     pub id: String,

@@ -1,13 +1,14 @@
 //! What a publish asks for and what it did.
 
 use super::ParentRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Register builds someone built, in one transaction: creates the bucket, product and release
 /// if needed, attaches each build's images and marks it DONE; the release completes (and its
 /// channels are assigned) when every expected build is DONE.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Publish {
     pub bucket: String,
     pub product: String,
@@ -22,7 +23,8 @@ pub struct Publish {
 }
 
 /// One build of a [`Publish`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PublishBuild {
     pub component: String,
     pub provider: String,
@@ -32,14 +34,15 @@ pub struct PublishBuild {
 }
 
 /// An image to attach: one external ID in one region.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewImage {
     pub region: String,
     pub external_id: String,
 }
 
 /// What a publish or a finished build did to its release.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Completion {
     /// Recorded; the release still waits for these components (sorted).

@@ -1,9 +1,9 @@
 //! How a release is named in a lookup: by its name or through a channel.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A release by name, or whatever a channel serves now.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseRef {
     Release(String),
@@ -11,7 +11,8 @@ pub enum ReleaseRef {
 }
 
 /// bucket + product + (release | channel) + provider + region → one image.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageQuery {
     pub bucket: String,
     pub product: String,
@@ -23,7 +24,8 @@ pub struct ImageQuery {
 }
 
 /// A parent release, as a build that read its image names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ParentRef {
     pub bucket: String,
     pub product: String,

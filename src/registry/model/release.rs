@@ -1,10 +1,10 @@
 //! A release: one build of a product (HCP's version, keyed by its fingerprint).
 
 use super::{Build, Dependency, ReleaseStatus, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A release with its builds, images and ancestry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
     /// ULID.
     pub id: String,
@@ -38,7 +38,7 @@ impl Release {
 }
 
 /// A revocation: now or scheduled, by hand or inherited from a parent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
     /// When it takes (or took) effect.
     pub revoke_at: Timestamp,
@@ -52,7 +52,7 @@ pub struct Revocation {
 }
 
 /// HCP's `RevocationType`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RevocationType {
     /// Revoked by hand.

@@ -1,10 +1,10 @@
 //! HCP Packer's status values for releases (versions) and builds, and how a release's is derived.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A build's status, stored as is. HCP's `BuildStatus` without the `BUILD_` prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BuildStatus {
     /// Expected by its release but not started.
@@ -56,7 +56,8 @@ impl fmt::Display for BuildStatus {
 }
 
 /// How a build that did not finish ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BuildEnd {
     /// The build failed.
     Failed,
@@ -80,7 +81,7 @@ impl BuildEnd {
 /// kind) and its builds' statuses, and the status is derived from those at read time. So a
 /// scheduled revocation takes effect at its time with no job running, and a release's status can
 /// never disagree with its builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReleaseStatus {
     /// Builds are expected or running; not complete yet.
@@ -162,7 +163,7 @@ impl fmt::Display for ReleaseStatus {
 }
 
 /// Whether a dependency's parent is still what its channel serves (HCP's `AncestryStatus`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AncestryStatus {
     /// The parent was read by release name, not through a channel: nothing to compare.

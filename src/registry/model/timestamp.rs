@@ -1,6 +1,6 @@
 //! A point in time as the registry stores it: milliseconds since the Unix epoch, shown as RFC 3339.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -121,6 +121,15 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (date, (h, m, s), ms) = self.parts();
         write!(f, "{date}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    /// An RFC 3339 time, as [`Timestamp`] serializes.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))
     }
 }
 

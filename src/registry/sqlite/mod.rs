@@ -9,6 +9,7 @@ mod ancestry;
 mod cache;
 mod read;
 mod schema;
+mod tokens;
 mod write;
 
 use super::error::{Error, Result};
@@ -300,6 +301,10 @@ impl Store for SqliteStore {
 
     fn restore(&self, bucket: &str, product: &str, release: &str) -> Result<Vec<String>> {
         self.write(|tx, _| ancestry::restore(tx, bucket, product, release))
+    }
+
+    fn bucket_of(&self, id: &str) -> Result<String> {
+        self.read(|tx, _| read::bucket_of(tx, id))
     }
 }
 

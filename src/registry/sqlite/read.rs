@@ -617,3 +617,15 @@ pub(super) fn channel_history(
         })?
         .collect::<Result<_, _>>()?)
 }
+
+/// The bucket of a release or build ID.
+pub(super) fn bucket_of(conn: &Connection, id: &str) -> Result<String> {
+    conn.prepare_cached(
+        "SELECT bk.name FROM releases r JOIN products p ON p.id = r.product_id
+           JOIN buckets bk ON bk.id = p.bucket_id
+          WHERE r.id = ?1 OR r.id = (SELECT release_id FROM builds WHERE id = ?1)",
+    )?
+    .query_row([id], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| Error::not_found(format!("release or build with ID `{id}`")))
+}

@@ -5,7 +5,8 @@
 ///
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append only: never edit one that
 /// has shipped.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE buckets (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -93,4 +94,26 @@ CREATE TABLE dependencies (
     UNIQUE (child_id, parent_id)
 ) WITHOUT ROWID;
 CREATE INDEX dependencies_parent ON dependencies(parent_id);
-"#];
+"#,
+    // 2: the server's tokens (only their SHA-256 is kept) and its audit log.
+    r#"
+CREATE TABLE tokens (
+    id          TEXT PRIMARY KEY,
+    hash        TEXT NOT NULL UNIQUE,
+    scope       TEXT NOT NULL,
+    bucket      TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER,
+    revoked_at  INTEGER
+) WITHOUT ROWID;
+CREATE TABLE audit (
+    seq        INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    token_id   TEXT,
+    operation  TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    outcome    TEXT NOT NULL
+);
+"#,
+];
