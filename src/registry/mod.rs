@@ -122,6 +122,7 @@ mod tests {
                 let registry = server::Registry {
                     store: store.clone(),
                     tokens: store,
+                    request_timeout: server::REQUEST_TIMEOUT,
                 };
                 let _ = server::serve(listener, registry, std::future::pending()).await;
             });
@@ -149,6 +150,71 @@ mod tests {
             .iter()
             .any(|e| e.operation == "publish" && e.outcome == "ok"));
         assert!(log.iter().any(|e| e.operation == "release.revoke"));
+    }
+
+    #[test]
+    fn the_openapi_document_names_every_route_of_the_router() {
+        let doc: serde_json::Value =
+            serde_json::from_str(server::OPENAPI).expect("the OpenAPI document is JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        let source = include_str!("server.rs");
+        // The router's body, whitespace removed, so rustfmt's line breaks do not matter.
+        let body: String = source
+            .split("pub fn router(")
+            .nth(1)
+            .and_then(|r| r.split(".fallback(").next())
+            .expect("server.rs has a router")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let product = "/v1/buckets/{bucket}/products/{product}";
+        let route = regex::Regex::new(
+            r#"\.route\((?:"([^"]+)"|&format!\("([^"]+)"\)|(product)),((?:[a-z:_]+\([a-z_]+\)\.?)+),?\)"#,
+        )
+        .expect("regex");
+        let method = regex::Regex::new(r"(?:^|[.:])(get|post|put|delete)\(").expect("regex");
+        let mut routed = Vec::new();
+        for c in route.captures_iter(&body) {
+            let path = match (c.get(1), c.get(2), c.get(3)) {
+                (Some(p), _, _) => p.as_str().to_string(),
+                (_, Some(f), _) => f
+                    .as_str()
+                    .replace("{product}", product)
+                    .replace("{{", "{")
+                    .replace("}}", "}"),
+                _ => product.to_string(),
+            };
+            let methods: Vec<String> = method
+                .captures_iter(&c[4])
+                .map(|m| m[1].to_string())
+                .collect();
+            routed.push((path, methods));
+        }
+        assert!(
+            routed.len() >= 25,
+            "only {} routes found: {routed:?}",
+            routed.len()
+        );
+        for (path, methods) in &routed {
+            let entry = paths
+                .get(path)
+                .unwrap_or_else(|| panic!("{path} is routed but not in openapi.json"));
+            for m in methods {
+                assert!(
+                    entry.get(m).is_some(),
+                    "{m} {path} is routed but not documented"
+                );
+            }
+        }
+        let documented: usize = paths
+            .values()
+            .map(|p| p.as_object().map_or(0, |o| o.len()))
+            .sum();
+        let routed_methods: usize = routed.iter().map(|(_, m)| m.len()).sum();
+        assert_eq!(
+            documented, routed_methods,
+            "openapi.json documents routes the router lacks"
+        );
     }
 
     #[test]

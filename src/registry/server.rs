@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// Largest request body accepted (a publish of hundreds of regions fits many times over).
 pub const MAX_BODY: usize = 1 << 20;
-/// A request that takes longer (a client trickling its body) is cut off.
+/// The default of [`Registry::request_timeout`].
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler reaches.
@@ -30,6 +30,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Registry {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<dyn Tokens>,
+    /// A request that takes longer (a client trickling its body) is answered 408.
+    pub request_timeout: Duration,
 }
 
 /// The API's one error: a status and what to tell the client.
@@ -137,13 +139,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 fn json_rejection(e: JsonRejection) -> ApiError {
-    let status = e.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "too_large"
-    } else {
-        "invalid"
-    };
-    ApiError::new(status, code, e.body_text())
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is larger than {MAX_BODY} bytes"),
+        );
+    }
+    // Malformed JSON, a missing or unknown field, a wrong type: all the client's to fix.
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.body_text())
 }
 
 /// Query parameters whose rejections are API errors.
@@ -169,6 +173,20 @@ fn query_rejection(e: QueryRejection) -> ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// The caller's live token, checked before anything else of the request is read.
+pub struct Caller(pub Token);
+
+impl axum::extract::FromRequestParts<Registry> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        r: &Registry,
+    ) -> Result<Self, Self::Rejection> {
+        r.authenticate(&parts.headers).await.map(Caller)
+    }
+}
+
 impl Registry {
     /// The caller's live token.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Token, ApiError> {
@@ -189,25 +207,19 @@ impl Registry {
     /// The caller's token, if it may do `needed` on `bucket`.
     async fn allow(
         &self,
-        headers: &HeaderMap,
+        token: &Token,
         needed: Scope,
         bucket: Option<&str>,
     ) -> Result<Token, ApiError> {
-        let token = self.authenticate(headers).await?;
         if !token.allows(needed, bucket) {
             return Err(ApiError::forbidden(needed, bucket));
         }
-        Ok(token)
+        Ok(token.clone())
     }
 
     /// The caller's token, if it may do `needed` on the bucket a release or build ID is in.
-    async fn allow_id(
-        &self,
-        headers: &HeaderMap,
-        needed: Scope,
-        id: &str,
-    ) -> Result<Token, ApiError> {
-        let token = self.authenticate(headers).await?;
+    async fn allow_id(&self, token: &Token, needed: Scope, id: &str) -> Result<Token, ApiError> {
+        let token = token.clone();
         if token.scope < needed {
             return Err(ApiError::forbidden(needed, None));
         }
@@ -388,9 +400,10 @@ type Bpr = Path<(String, String, String)>;
 
 /// Every route of the API (and the health check).
 pub fn router(registry: Registry) -> Router {
+    let timeout = registry.request_timeout;
     let product = "/v1/buckets/{bucket}/products/{product}";
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi))
         .route("/v1/buckets", get(buckets))
         .route("/v1/buckets/{bucket}", get(bucket).delete(delete_bucket))
@@ -431,7 +444,7 @@ pub fn router(registry: Registry) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
         .with_state(registry)
 }
@@ -447,6 +460,10 @@ pub async fn serve(
         .await
 }
 
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
 /// The OpenAPI document, kept in the repository beside the routes.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
@@ -458,8 +475,8 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-async fn buckets(State(r): State<Registry>, h: HeaderMap) -> ApiResult<Vec<Bucket>> {
-    let token = r.authenticate(&h).await?;
+async fn buckets(State(r): State<Registry>, Caller(caller): Caller) -> ApiResult<Vec<Bucket>> {
+    let token = caller;
     let all = r.call(|s| s.buckets()).await?;
     Ok(Json(
         all.into_iter()
@@ -470,19 +487,19 @@ async fn buckets(State(r): State<Registry>, h: HeaderMap) -> ApiResult<Vec<Bucke
 
 async fn bucket(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(b): Path<String>,
 ) -> ApiResult<Bucket> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.bucket(&b)).await?))
 }
 
 async fn delete_bucket(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(b): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let t = r.allow(&h, Scope::Admin, Some(&b)).await?;
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
     r.write(&t, "bucket.delete", b.clone(), move |s| s.delete_bucket(&b))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -490,28 +507,28 @@ async fn delete_bucket(
 
 async fn products(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(b): Path<String>,
 ) -> ApiResult<Vec<Product>> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.products(&b)).await?))
 }
 
 async fn product_show(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p)): Bp,
 ) -> ApiResult<Product> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.product(&b, &p)).await?))
 }
 
 async fn delete_product(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p)): Bp,
 ) -> Result<StatusCode, ApiError> {
-    let t = r.allow(&h, Scope::Admin, Some(&b)).await?;
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
     r.write(&t, "product.delete", format!("{b}/{p}"), move |s| {
         s.delete_product(&b, &p)
     })
@@ -521,29 +538,29 @@ async fn delete_product(
 
 async fn releases(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p)): Bp,
 ) -> ApiResult<Vec<Release>> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.releases(&b, &p)).await?))
 }
 
 async fn release(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p, rel)): Bpr,
 ) -> ApiResult<Release> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.release(&b, &p, &rel)).await?))
 }
 
 async fn revoke(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p, rel)): Bpr,
     Body(body): Body<RevokeBody>,
 ) -> ApiResult<Vec<String>> {
-    let t = r.allow(&h, Scope::Admin, Some(&b)).await?;
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
     let revoke = Revoke {
         bucket: b.clone(),
         product: p.clone(),
@@ -562,10 +579,10 @@ async fn revoke(
 
 async fn restore(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p, rel)): Bpr,
 ) -> ApiResult<Vec<String>> {
-    let t = r.allow(&h, Scope::Admin, Some(&b)).await?;
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
     let target = format!("{b}/{p}/{rel}");
     Ok(Json(
         r.write(&t, "release.restore", target, move |s| {
@@ -577,29 +594,29 @@ async fn restore(
 
 async fn channels(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p)): Bp,
 ) -> ApiResult<Vec<Channel>> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.channels(&b, &p)).await?))
 }
 
 async fn history(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p, c)): Bpr,
 ) -> ApiResult<Vec<ChannelAssignment>> {
-    r.allow(&h, Scope::Read, Some(&b)).await?;
+    r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.channel_history(&b, &p, &c)).await?))
 }
 
 async fn assign(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path((b, p, c)): Bpr,
     Body(body): Body<AssignBody>,
 ) -> ApiResult<ChannelAssignment> {
-    let t = r.allow(&h, Scope::Admin, Some(&b)).await?;
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
     let assign = AssignChannel {
         bucket: b.clone(),
         product: p.clone(),
@@ -618,10 +635,10 @@ async fn assign(
 
 async fn publish(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Body(p): Body<Publish>,
 ) -> ApiResult<Completion> {
-    let t = r.allow(&h, Scope::Write, Some(&p.bucket)).await?;
+    let t = r.allow(&caller, Scope::Write, Some(&p.bucket)).await?;
     let target = format!("{}/{}/{}", p.bucket, p.product, p.release);
     Ok(Json(
         r.write(&t, "publish", target, move |s| s.publish(&p))
@@ -631,10 +648,10 @@ async fn publish(
 
 async fn begin_release(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Body(b): Body<BeginRelease>,
 ) -> ApiResult<ReleaseStart> {
-    let t = r.allow(&h, Scope::Write, Some(&b.bucket)).await?;
+    let t = r.allow(&caller, Scope::Write, Some(&b.bucket)).await?;
     let target = format!("{}/{}/{}", b.bucket, b.product, b.release);
     Ok(Json(
         r.write(&t, "release.begin", target, move |s| s.begin_release(&b))
@@ -644,11 +661,11 @@ async fn begin_release(
 
 async fn add_parent(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     Body(parent): Body<ParentRef>,
 ) -> ApiResult<Dependency> {
-    let t = r.allow_id(&h, Scope::Write, &id).await?;
+    let t = r.allow_id(&caller, Scope::Write, &id).await?;
     if !t.allows(Scope::Read, Some(&parent.bucket)) {
         return Err(ApiError::forbidden(Scope::Read, Some(&parent.bucket)));
     }
@@ -662,10 +679,10 @@ async fn add_parent(
 
 async fn start_build(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Body(b): Body<BuildStart>,
 ) -> ApiResult<Build> {
-    let t = r.allow_id(&h, Scope::Write, &b.release_id).await?;
+    let t = r.allow_id(&caller, Scope::Write, &b.release_id).await?;
     let target = format!("{}/{}", b.release_id, b.component);
     Ok(Json(
         r.write(&t, "build.start", target, move |s| s.start_build(&b))
@@ -675,16 +692,17 @@ async fn start_build(
 
 async fn expire(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Body(b): Body<ExpireBody>,
 ) -> ApiResult<Vec<String>> {
-    let t = r.allow(&h, Scope::Write, None).await;
-    let t = match t {
-        Ok(t) => t,
-        // A bucket-limited token cannot touch other buckets' builds: nothing to expire for it.
-        Err(e) if e.status == StatusCode::FORBIDDEN => return Ok(Json(Vec::new())),
-        Err(e) => return Err(e),
-    };
+    if caller.scope < Scope::Write {
+        return Err(ApiError::forbidden(Scope::Write, None));
+    }
+    // A bucket-limited token cannot touch other buckets' builds: nothing to expire for it.
+    if caller.bucket.is_some() {
+        return Ok(Json(Vec::new()));
+    }
+    let t = caller;
     let age = Duration::from_secs(b.max_age_seconds);
     Ok(Json(
         r.write(&t, "builds.expire", String::new(), move |s| {
@@ -696,21 +714,21 @@ async fn expire(
 
 async fn heartbeat(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    r.allow_id(&h, Scope::Write, &id).await?;
+    r.allow_id(&caller, Scope::Write, &id).await?;
     r.call(move |s| s.heartbeat(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn finish_build(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     Body(b): Body<FinishBody>,
 ) -> ApiResult<Completion> {
-    let t = r.allow_id(&h, Scope::Write, &id).await?;
+    let t = r.allow_id(&caller, Scope::Write, &id).await?;
     Ok(Json(
         r.write(&t, "build.finish", id.clone(), move |s| {
             s.finish_build(&id, &b.images)
@@ -721,11 +739,11 @@ async fn finish_build(
 
 async fn fail_build(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     Body(b): Body<FailBody>,
 ) -> Result<StatusCode, ApiError> {
-    let t = r.allow_id(&h, Scope::Write, &id).await?;
+    let t = r.allow_id(&caller, Scope::Write, &id).await?;
     r.write(&t, "build.fail", id.clone(), move |s| {
         s.fail_build(&id, b.end, &b.message)
     })
@@ -735,20 +753,20 @@ async fn fail_build(
 
 async fn image(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Params(q): Params<ImageParams>,
 ) -> ApiResult<ImageRecord> {
-    r.allow(&h, Scope::Read, Some(&q.bucket)).await?;
+    r.allow(&caller, Scope::Read, Some(&q.bucket)).await?;
     let q = q.query()?;
     Ok(Json(r.call(move |s| s.image(&q)).await?))
 }
 
 async fn lookup(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Params(q): Params<ImageParams>,
 ) -> ApiResult<Lookup> {
-    r.allow(&h, Scope::Read, Some(&q.bucket)).await?;
+    r.allow(&caller, Scope::Read, Some(&q.bucket)).await?;
     let q = q.query()?;
     let found = r.call(move |s| s.image(&q)).await?;
     Ok(Json(Lookup {
@@ -763,10 +781,10 @@ async fn lookup(
 
 async fn search(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Params(q): Params<SearchParams>,
 ) -> ApiResult<Vec<ImageRecord>> {
-    let token = r.authenticate(&h).await?;
+    let token = caller;
     let found = r.call(move |s| s.search(&q.id)).await?;
     Ok(Json(
         found
@@ -778,10 +796,10 @@ async fn search(
 
 async fn owner(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Owner> {
-    r.allow_id(&h, Scope::Read, &id).await?;
+    r.allow_id(&caller, Scope::Read, &id).await?;
     Ok(Json(Owner {
         bucket: r.call(move |s| s.bucket_of(&id)).await?,
     }))
@@ -789,10 +807,10 @@ async fn owner(
 
 async fn create_token(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Body(new): Body<NewToken>,
 ) -> ApiResult<super::auth::CreatedToken> {
-    let t = r.allow(&h, Scope::Admin, None).await?;
+    let t = r.allow(&caller, Scope::Admin, None).await?;
     let tokens = r.tokens.clone();
     let created = blocking(move || tokens.create_token(&new)).await?;
     let entry = AuditEntry {
@@ -807,18 +825,18 @@ async fn create_token(
     Ok(Json(created))
 }
 
-async fn list_tokens(State(r): State<Registry>, h: HeaderMap) -> ApiResult<Vec<Token>> {
-    r.allow(&h, Scope::Admin, None).await?;
+async fn list_tokens(State(r): State<Registry>, Caller(caller): Caller) -> ApiResult<Vec<Token>> {
+    r.allow(&caller, Scope::Admin, None).await?;
     let tokens = r.tokens.clone();
     Ok(Json(blocking(move || tokens.tokens()).await?))
 }
 
 async fn revoke_token(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Token> {
-    let t = r.allow(&h, Scope::Admin, None).await?;
+    let t = r.allow(&caller, Scope::Admin, None).await?;
     let tokens = r.tokens.clone();
     let target = id.clone();
     let revoked = blocking(move || tokens.revoke_token(&id)).await?;
@@ -836,10 +854,10 @@ async fn revoke_token(
 
 async fn audit(
     State(r): State<Registry>,
-    h: HeaderMap,
+    Caller(caller): Caller,
     Params(p): Params<AuditParams>,
 ) -> ApiResult<Vec<AuditEntry>> {
-    r.allow(&h, Scope::Admin, None).await?;
+    r.allow(&caller, Scope::Admin, None).await?;
     let tokens = r.tokens.clone();
     let limit = p.limit.unwrap_or(1000).min(100_000);
     Ok(Json(blocking(move || tokens.audit_log(limit)).await?))

@@ -2,6 +2,7 @@
 
 mod builds;
 mod concurrency;
+mod server;
 
 use crate::test::{with_snapshots, Test};
 use std::path::{Path, PathBuf};

@@ -19,6 +19,9 @@ pub struct ServeArgs {
     /// The database (default: the embedded registry's file).
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Answer 408 to a request that takes longer than this (`30s`, `2m`).
+    #[arg(long, default_value = "30s")]
+    request_timeout: String,
 }
 
 /// Where the server's tokens live: the database of `--db`, else the embedded registry's.
@@ -112,9 +115,16 @@ fn place(db: &DbArg) -> Result<Place> {
 pub fn serve(a: ServeArgs) -> Result<()> {
     let path = database(&a.db)?;
     let store = Arc::new(SqliteStore::open(&path)?);
+    let request_timeout = registry::model::parse_duration(&a.request_timeout)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Error::invalid(format!("`{}` is not a duration", a.request_timeout))
+                .with_hint("write it as 30s, 2m...")
+        })?;
     let registry = Registry {
         store: store.clone(),
         tokens: store,
+        request_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
