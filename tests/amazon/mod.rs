@@ -171,9 +171,13 @@ fn amazon_a_failing_provisioner_leaves_nothing_running_and_fails_the_build() {
     );
     let test = rig.env(Test::new()).write("t.pkr.hcl", template);
     let out = build(&test, 1);
-    assert_eq!(rig.sshd.commands(), ["sudo apt-get update", "apt-get update"]);
+    assert_eq!(
+        rig.sshd.commands(),
+        ["sudo apt-get update", "apt-get update"]
+    );
     assert!(
-        out.stdout.contains("exit status 7") || out.stderr.contains("exit status 7"),
+        out.stdout
+            .contains("--> amazon-ebs.my-ami: Script exited with non-zero exit status: 7"),
         "{}\n{}",
         out.stdout,
         out.stderr
@@ -231,9 +235,10 @@ fn amazon_an_interrupt_during_provisioning_still_cleans_up() {
     assert_eq!(ec2.instance_count(), 1, "the build launched its instance");
     ec2.assert_clean();
     assert_eq!(ec2.own_images(), Vec::new(), "no AMI was made");
+    // The registry tells an interrupted build from a failed one, as HCP Packer does.
     assert_eq!(
         registry_builds(&test),
-        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+        [("amazon-ebs.my-ami".to_string(), "CANCELLED".to_string())]
     );
 }
 
@@ -243,7 +248,10 @@ fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
     let throttle = proxy::Throttle::start(rig.moto.port, "RunInstances", 2);
     let test = rig
         .env(Test::new())
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", throttle.port))
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", throttle.port),
+        )
         .write("t.pkr.hcl", seed());
     build(&test, 0);
     assert_eq!(throttle.throttled(), 2);

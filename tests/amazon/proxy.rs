@@ -88,7 +88,11 @@ fn serve(
             .find_map(|p| p.strip_prefix("Action="))
             .unwrap_or("?")
             .to_string();
-        *calls.lock().expect("counts").entry(name.clone()).or_default() += 1;
+        *calls
+            .lock()
+            .expect("counts")
+            .entry(name.clone())
+            .or_default() += 1;
         let refuse = name == action && {
             let mut t = throttled.lock().expect("counts");
             *t += 1;

@@ -180,7 +180,9 @@ impl Ec2 {
                 (
                     i.name().unwrap_or_default().to_string(),
                     i.image_id().unwrap_or_default().to_string(),
-                    i.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    i.state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                 )
             })
             .collect();
@@ -247,9 +249,17 @@ impl Ec2 {
     /// Assert moto holds nothing temporary of a build: no live instance, key pair or security
     /// group.
     pub fn assert_clean(&self) {
-        assert_eq!(self.live_instances(), Vec::<(String, String)>::new(), "live instances");
+        assert_eq!(
+            self.live_instances(),
+            Vec::<(String, String)>::new(),
+            "live instances"
+        );
         assert_eq!(self.key_pairs(), Vec::<String>::new(), "key pairs");
-        assert_eq!(self.security_groups(), Vec::<String>::new(), "security groups");
+        assert_eq!(
+            self.security_groups(),
+            Vec::<String>::new(),
+            "security groups"
+        );
     }
 }
 
@@ -329,7 +339,10 @@ impl Sshd {
         set_mode(&record, 0o666);
         for name in ["sudo", "apt-get", "systemctl"] {
             let body = if name == "sudo" {
-                format!("#!/bin/sh\necho \"sudo $*\" >> {r}\nexec \"$@\"\n", r = record.display())
+                format!(
+                    "#!/bin/sh\necho \"sudo $*\" >> {r}\nexec \"$@\"\n",
+                    r = record.display()
+                )
             } else {
                 format!(
                     "#!/bin/sh\necho \"{name} $*\" >> {r}\necho \"fake {name} $*\"\n",
@@ -390,7 +403,11 @@ impl Sshd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("sshd did not listen on {} in time: {}", self.port, self.log());
+        panic!(
+            "sshd did not listen on {} in time: {}",
+            self.port,
+            self.log()
+        );
     }
 
     pub fn log(&self) -> String {

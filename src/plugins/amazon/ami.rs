@@ -1,12 +1,12 @@
 //! Data source `amazon-ami`: finds an AMI by filters (`data.amazon-ami.NAME.id`).
 
+use super::client::{access_of, connect};
 use super::common::validate_access;
+use super::lookup::by_filter;
+use super::types::AmiFilter;
 use crate::body::{shown_attr, with_region, BodyValue};
 use crate::diagnostic::Diagnostic;
 use crate::plugins::check::Checker;
-use super::client::{access_of, connect};
-use super::lookup::by_filter;
-use super::types::AmiFilter;
 use crate::plugins::sdk::{StepContext, StepFuture};
 use crate::value::{Map, Value};
 use serde::Deserialize;
@@ -81,10 +81,17 @@ impl crate::plugins::sdk::DataSource for Config {
         let fields = [
             ("assume_role", self.assume_role.is_some()),
             ("vault_aws_engine", self.vault_aws_engine.is_some()),
-            ("shared_credentials_file", !self.shared_credentials_file.is_empty()),
+            (
+                "shared_credentials_file",
+                !self.shared_credentials_file.is_empty(),
+            ),
             ("mfa_code", !self.mfa_code.is_empty()),
         ];
-        let set: Vec<&str> = fields.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect();
+        let set: Vec<&str> = fields
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| *f)
+            .collect();
         (!set.is_empty()).then(|| {
             format!(
                 "kiln cannot read the amazon-ami data source with {} yet",

@@ -296,16 +296,26 @@ impl Config {
         let set = [
             ("assume_role", self.assume_role.is_some()),
             ("vault_aws_engine", self.vault_aws_engine.is_some()),
-            ("shared_credentials_file", !self.shared_credentials_file.is_empty()),
+            (
+                "shared_credentials_file",
+                !self.shared_credentials_file.is_empty(),
+            ),
             ("mfa_code", !self.mfa_code.is_empty()),
-            ("spot_price", !self.spot_price.is_empty() && self.spot_price != "0"),
+            (
+                "spot_price",
+                !self.spot_price.is_empty() && self.spot_price != "0",
+            ),
             ("spot_instance_types", !self.spot_instance_types.is_empty()),
             ("vpc_filter", self.vpc_filter.is_some()),
             ("subnet_filter", self.subnet_filter.is_some()),
-            ("security_group_filter", self.security_group_filter.is_some()),
+            (
+                "security_group_filter",
+                self.security_group_filter.is_some(),
+            ),
             (
                 "temporary_iam_instance_profile_policy_document",
-                self.temporary_iam_instance_profile_policy_document.is_some(),
+                self.temporary_iam_instance_profile_policy_document
+                    .is_some(),
             ),
             (
                 "temporary_security_group_source_public_ip",
@@ -319,21 +329,39 @@ impl Config {
             ("snapshot_users", !self.snapshot_users.is_empty()),
             ("snapshot_groups", !self.snapshot_groups.is_empty()),
             ("deprecate_at", !self.deprecate_at.is_empty()),
-            ("deregistration_protection", self.deregistration_protection.is_some()),
-            ("elastic_ip_allocation_id", !self.elastic_ip_allocation_id.is_empty()),
-            ("capacity_reservation_id", !self.capacity_reservation_id.is_empty()),
+            (
+                "deregistration_protection",
+                self.deregistration_protection.is_some(),
+            ),
+            (
+                "elastic_ip_allocation_id",
+                !self.elastic_ip_allocation_id.is_empty(),
+            ),
+            (
+                "capacity_reservation_id",
+                !self.capacity_reservation_id.is_empty(),
+            ),
             (
                 "capacity_reservation_group_arn",
                 !self.capacity_reservation_group_arn.is_empty(),
             ),
-            ("license_specifications", !self.license_specifications.is_empty()),
+            (
+                "license_specifications",
+                !self.license_specifications.is_empty(),
+            ),
             ("enable_nitro_enclave", self.enable_nitro_enclave),
             ("ena_support", self.ena_support == Some(true)),
             ("sriov_support", self.sriov_support),
-            ("ssh_interface = \"session_manager\"", self.ssh_interface == "session_manager"),
+            (
+                "ssh_interface = \"session_manager\"",
+                self.ssh_interface == "session_manager",
+            ),
             ("ssh_bastion_host", !self.ssh_bastion_host.is_empty()),
             ("ssh_proxy_host", !self.ssh_proxy_host.is_empty()),
-            ("ssh_certificate_file", !self.ssh_certificate_file.is_empty()),
+            (
+                "ssh_certificate_file",
+                !self.ssh_certificate_file.is_empty(),
+            ),
             ("ssh_local_tunnels", !self.ssh_local_tunnels.is_empty()),
             ("ssh_remote_tunnels", !self.ssh_remote_tunnels.is_empty()),
             ("ssh_ciphers", !self.ssh_ciphers.is_empty()),

@@ -60,7 +60,12 @@ pub async fn by_id(client: &Client, id: &str) -> Result<FoundImage, StepError> {
 pub async fn by_filter(client: &Client, filter: &AmiFilter) -> Result<FoundImage, StepError> {
     let mut request = client.describe_images();
     for (name, value) in &filter.filters {
-        request = request.filters(Filter::builder().name(filter_name(name)).values(value).build());
+        request = request.filters(
+            Filter::builder()
+                .name(filter_name(name))
+                .values(value)
+                .build(),
+        );
     }
     for owner in &filter.owners {
         request = request.owners(owner);
@@ -88,9 +93,8 @@ pub async fn by_filter(client: &Client, filter: &AmiFilter) -> Result<FoundImage
         )));
     }
     // ISO 8601 dates sort as text; the ID breaks ties so the pick is deterministic.
-    images.sort_by(|a, b| {
-        (a.creation_date(), a.image_id()).cmp(&(b.creation_date(), b.image_id()))
-    });
+    images
+        .sort_by(|a, b| (a.creation_date(), a.image_id()).cmp(&(b.creation_date(), b.image_id())));
     let newest = images.last().expect("not empty: checked above");
     Ok(FoundImage::of(newest))
 }

@@ -50,7 +50,12 @@ impl Config {
     }
 
     /// The tags of a resource the run creates: the given ones and the run's tag.
-    fn tags(&self, cx: &StepContext<'_>, kind: ResourceType, extra: &[(&String, &String)]) -> TagSpecification {
+    fn tags(
+        &self,
+        cx: &StepContext<'_>,
+        kind: ResourceType,
+        extra: &[(&String, &String)],
+    ) -> TagSpecification {
         let mut spec = TagSpecification::builder().resource_type(kind);
         for (k, v) in extra {
             spec = spec.tags(Tag::builder().key(*k).value(*v).build());
@@ -90,7 +95,9 @@ impl Config {
         }
         let (key_name, auth) = self.key_pair(cx, &client).await?;
         let groups = self.security_groups(cx, &client).await?;
-        let instance = self.run_instance(cx, &client, &source, key_name.as_deref(), &groups).await?;
+        let instance = self
+            .run_instance(cx, &client, &source, key_name.as_deref(), &groups)
+            .await?;
         let address = self.address(&instance)?;
         let mut generated = generated::base(cx);
         generated.insert("ID".into(), instance.id.clone());
@@ -101,7 +108,11 @@ impl Config {
         generated.insert("SourceAMIOwner".into(), source.owner.clone());
         generated.insert("SourceAMIOwnerName".into(), source.owner_name.clone());
         generated.insert("SourceAMICreationDate".into(), source.creation_date.clone());
-        let tags: BTreeMap<&str, &str> = source.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tags: BTreeMap<&str, &str> = source
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         generated.insert(
             "SourceAMITags".into(),
             serde_json::to_string(&tags).unwrap_or_default(),
@@ -111,7 +122,11 @@ impl Config {
         } else {
             self.connect(cx, &address, auth, &mut generated).await?;
         }
-        cx.host.launched(session, generated, self.artifact(&source.id, &BTreeMap::new()));
+        cx.host.launched(
+            session,
+            generated,
+            self.artifact(&source.id, &BTreeMap::new()),
+        );
         Ok(())
     }
 
@@ -121,7 +136,12 @@ impl Config {
         let out = client
             .describe_images()
             .owners("self")
-            .filters(Filter::builder().name("name").values(&self.ami_name).build())
+            .filters(
+                Filter::builder()
+                    .name("name")
+                    .values(&self.ami_name)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| api_error("check the AMI name", e))?;
@@ -176,7 +196,9 @@ impl Config {
         let text = out.key_material().unwrap_or_default().to_string();
         register_key(cx, &text);
         if text.is_empty() {
-            return Err(StepError::new("EC2 returned no private key for the temporary key pair"));
+            return Err(StepError::new(
+                "EC2 returned no private key for the temporary key pair",
+            ));
         }
         let auth = ssh::Auth::Key {
             file: format!("of the temporary key pair {name}"),
@@ -199,7 +221,9 @@ impl Config {
             return Ok(given);
         }
         let name = format!("kiln_{}", ulid::Ulid::generate().to_string().to_lowercase());
-        cx.say(&format!("Creating temporary security group for this instance: {name}"));
+        cx.say(&format!(
+            "Creating temporary security group for this instance: {name}"
+        ));
         let mut request = client
             .create_security_group()
             .group_name(&name)
@@ -261,11 +285,21 @@ impl Config {
     ) -> Result<Instance, StepError> {
         cx.say("Launching a source AWS instance...");
         let mut run_tags: BTreeMap<String, String> = self.run_tags.clone();
-        run_tags.extend(self.run_tag.iter().map(|t| (t.key.clone(), t.value.clone())));
-        run_tags.entry("Name".into()).or_insert_with(|| "Packer Builder".into());
+        run_tags.extend(
+            self.run_tag
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone())),
+        );
+        run_tags
+            .entry("Name".into())
+            .or_insert_with(|| "Packer Builder".into());
         let tag_list: Vec<(&String, &String)> = run_tags.iter().collect();
         let mut volume_tags: BTreeMap<String, String> = self.run_volume_tags.clone();
-        volume_tags.extend(self.run_volume_tag.iter().map(|t| (t.name.clone(), t.value.clone())));
+        volume_tags.extend(
+            self.run_volume_tag
+                .iter()
+                .map(|t| (t.name.clone(), t.value.clone())),
+        );
         let volume_list: Vec<(&String, &String)> = volume_tags.iter().collect();
         let mut request = client
             .run_instances()
@@ -304,7 +338,8 @@ impl Config {
             );
         }
         if !self.shutdown_behavior.is_empty() {
-            request = request.instance_initiated_shutdown_behavior(self.shutdown_behavior.as_str().into());
+            request = request
+                .instance_initiated_shutdown_behavior(self.shutdown_behavior.as_str().into());
         }
         for device in &self.launch_block_device_mappings {
             request = request.block_device_mappings(mapping(device));
@@ -348,7 +383,10 @@ impl Config {
             return Ok(None);
         }
         std::fs::read(&self.user_data_file).map(Some).map_err(|e| {
-            StepError::new(format!("cannot read the user_data_file {}: {e}", self.user_data_file))
+            StepError::new(format!(
+                "cannot read the user_data_file {}: {e}",
+                self.user_data_file
+            ))
         })
     }
 
@@ -362,7 +400,10 @@ impl Config {
             "private_ip" => instance.private_ip.clone(),
             "public_dns" => instance.public_dns.clone(),
             "private_dns" => instance.private_dns.clone(),
-            _ => instance.public_ip.clone().or_else(|| instance.private_ip.clone()),
+            _ => instance
+                .public_ip
+                .clone()
+                .or_else(|| instance.private_ip.clone()),
         };
         pick.ok_or_else(|| {
             StepError::new(format!(
@@ -401,15 +442,23 @@ impl Config {
             cx.pause(pause, "before connecting").await?;
         }
         cx.say(&format!("Using SSH communicator to connect: {host}"));
-        if let Some(endpoint) = std::env::var(ssh::ENDPOINT_VAR).ok().filter(|e| !e.is_empty()) {
-            cx.message(&format!("{} sends the connection to {endpoint}", ssh::ENDPOINT_VAR));
+        if let Some(endpoint) = std::env::var(ssh::ENDPOINT_VAR)
+            .ok()
+            .filter(|e| !e.is_empty())
+        {
+            cx.message(&format!(
+                "{} sends the connection to {endpoint}",
+                ssh::ENDPOINT_VAR
+            ));
         }
         cx.say("Waiting for SSH to become available...");
         cx.activity(&format!("waiting for SSH on {}", target.address()));
-        let connection = ssh::connect(&target, cx.cancel).await.map_err(|e| match e {
-            ssh::Error::Cancelled => StepError::cancelled(),
-            e => StepError::new(e.to_string()),
-        })?;
+        let connection = ssh::connect(&target, cx.cancel)
+            .await
+            .map_err(|e| match e {
+                ssh::Error::Cancelled => StepError::cancelled(),
+                e => StepError::new(e.to_string()),
+            })?;
         cx.say("Connected to SSH!");
         generated.insert("ConnType".into(), "ssh".into());
         generated.insert("Host".into(), target.host.clone());
@@ -466,7 +515,8 @@ impl Config {
         }
         let source = s.source.as_ref().map(|f| f.id.clone()).unwrap_or_default();
         let artifact = self.artifact(&source, &s.finished());
-        cx.host.launched(session, cx.host.generated(session), artifact);
+        cx.host
+            .launched(session, cx.host.generated(session), artifact);
         Ok(())
     }
 
@@ -496,13 +546,20 @@ impl Config {
             cx.say("Waiting for the instance to stop...");
             let (client, instance) = (&client, instance.as_str());
             self.polling()
-                .wait(cx, &format!("instance {instance} to stop"), move || async move {
-                    let i = describe_instance(client, instance).await?;
-                    Ok((i.state == Some(InstanceStateName::Stopped)).then_some(()))
-                })
+                .wait(
+                    cx,
+                    &format!("instance {instance} to stop"),
+                    move || async move {
+                        let i = describe_instance(client, instance).await?;
+                        Ok((i.state == Some(InstanceStateName::Stopped)).then_some(()))
+                    },
+                )
                 .await?;
         }
-        cx.say(&format!("Creating AMI {} from instance {instance}", self.ami_name));
+        cx.say(&format!(
+            "Creating AMI {} from instance {instance}",
+            self.ami_name
+        ));
         let mut tags: BTreeMap<String, String> = self.tags.clone();
         tags.extend(self.tag.iter().map(|t| (t.key.clone(), t.value.clone())));
         let tag_list: Vec<(&String, &String)> = tags.iter().collect();
@@ -549,28 +606,32 @@ impl Config {
         ami: &str,
     ) -> Result<Vec<String>, StepError> {
         self.polling()
-            .wait(cx, &format!("AMI {ami} to become available"), move || async move {
-                let out = client
-                    .describe_images()
-                    .image_ids(ami)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(&format!("read AMI {ami}"), e))?;
-                let Some(image) = out.images().first() else {
-                    return Ok(None);
-                };
-                match image.state().map(|s| s.as_str()) {
-                    Some("available") => Ok(Some(snapshots_of(image))),
-                    Some("failed") | Some("error") | Some("invalid") | Some("deregistered") => {
-                        let reason = image
-                            .state_reason()
-                            .and_then(|r| r.message())
-                            .unwrap_or("no reason given");
-                        Err(StepError::new(format!("AMI {ami} failed: {reason}")))
+            .wait(
+                cx,
+                &format!("AMI {ami} to become available"),
+                move || async move {
+                    let out = client
+                        .describe_images()
+                        .image_ids(ami)
+                        .send()
+                        .await
+                        .map_err(|e| api_error(&format!("read AMI {ami}"), e))?;
+                    let Some(image) = out.images().first() else {
+                        return Ok(None);
+                    };
+                    match image.state().map(|s| s.as_str()) {
+                        Some("available") => Ok(Some(snapshots_of(image))),
+                        Some("failed") | Some("error") | Some("invalid") | Some("deregistered") => {
+                            let reason = image
+                                .state_reason()
+                                .and_then(|r| r.message())
+                                .unwrap_or("no reason given");
+                            Err(StepError::new(format!("AMI {ami} failed: {reason}")))
+                        }
+                        _ => Ok(None),
                     }
-                    _ => Ok(None),
-                }
-            })
+                },
+            )
             .await
     }
 
@@ -583,7 +644,11 @@ impl Config {
         snapshots: &[String],
     ) -> Result<(), StepError> {
         let mut tags: BTreeMap<String, String> = self.snapshot_tags.clone();
-        tags.extend(self.snapshot_tag.iter().map(|t| (t.key.clone(), t.value.clone())));
+        tags.extend(
+            self.snapshot_tag
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone())),
+        );
         if !tags.is_empty() && !snapshots.is_empty() {
             cx.say("Adding tags to the AMI's snapshots...");
             let mut request = client.create_tags().set_resources(Some(snapshots.to_vec()));
@@ -599,7 +664,11 @@ impl Config {
             cx.say("Modifying the AMI's launch permissions...");
             let mut add = aws_sdk_ec2::types::LaunchPermissionModifications::builder();
             for user in &self.ami_users {
-                add = add.add(aws_sdk_ec2::types::LaunchPermission::builder().user_id(user).build());
+                add = add.add(
+                    aws_sdk_ec2::types::LaunchPermission::builder()
+                        .user_id(user)
+                        .build(),
+                );
             }
             for group in &self.ami_groups {
                 add = add.add(
@@ -621,18 +690,32 @@ impl Config {
 
     /// `force_deregister`: deregister the AMIs that already have the name (and, with
     /// `force_delete_snapshot`, delete their snapshots).
-    async fn deregister_named(&self, cx: &StepContext<'_>, client: &Client) -> Result<(), StepError> {
+    async fn deregister_named(
+        &self,
+        cx: &StepContext<'_>,
+        client: &Client,
+    ) -> Result<(), StepError> {
         let out = client
             .describe_images()
             .owners("self")
-            .filters(Filter::builder().name("name").values(&self.ami_name).build())
+            .filters(
+                Filter::builder()
+                    .name("name")
+                    .values(&self.ami_name)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| api_error("find AMIs with the same name", e))?;
         for image in out.images() {
             let id = image.image_id().unwrap_or_default();
             cx.say(&format!("Deregistered AMI id: {id}"));
-            deregister(client, id, self.force_delete_snapshot.then(|| snapshots_of(image))).await?;
+            deregister(
+                client,
+                id,
+                self.force_delete_snapshot.then(|| snapshots_of(image)),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -645,10 +728,14 @@ impl Config {
         }
         let from = self.region.as_str();
         let ami = self
-            .state(session, |s| s.images.get(from).filter(|i| i.done).map(|i| i.id.clone()))
+            .state(session, |s| {
+                s.images.get(from).filter(|i| i.done).map(|i| i.id.clone())
+            })
             .ok_or_else(|| StepError::new("there is no AMI to copy"))?;
         let client = self.client(cx, to).await?;
-        cx.say(&format!("Copying/Encrypting AMI ({ami}) to other regions..."));
+        cx.say(&format!(
+            "Copying/Encrypting AMI ({ami}) to other regions..."
+        ));
         let mut request = client
             .copy_image()
             .source_region(from)
@@ -740,7 +827,10 @@ impl Config {
             cx.say("Deleting temporary keypair...");
             let result = client.delete_key_pair().key_name(name).send().await;
             if let Err(e) = result {
-                note(format!("key pair {name}"), api_error(&format!("delete key pair {name}"), e));
+                note(
+                    format!("key pair {name}"),
+                    api_error(&format!("delete key pair {name}"), e),
+                );
             }
         }
         if failed {
@@ -766,7 +856,12 @@ impl Config {
         }
     }
 
-    async fn terminate(&self, cx: &StepContext<'_>, client: &Client, id: &str) -> Result<(), StepError> {
+    async fn terminate(
+        &self,
+        cx: &StepContext<'_>,
+        client: &Client,
+        id: &str,
+    ) -> Result<(), StepError> {
         match client.terminate_instances().instance_ids(id).send().await {
             Ok(_) => {}
             Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(()),
@@ -774,24 +869,37 @@ impl Config {
         }
         // A security group cannot be deleted while an instance still uses it.
         self.cleanup_polling()
-            .wait(cx, &format!("instance {id} to terminate"), move || async move {
-                let i = describe_instance(client, id).await?;
-                Ok((i.state == Some(InstanceStateName::Terminated)).then_some(()))
-            })
+            .wait(
+                cx,
+                &format!("instance {id} to terminate"),
+                move || async move {
+                    let i = describe_instance(client, id).await?;
+                    Ok((i.state == Some(InstanceStateName::Terminated)).then_some(()))
+                },
+            )
             .await
     }
 
-    async fn delete_group(&self, cx: &StepContext<'_>, client: &Client, id: &str) -> Result<(), StepError> {
+    async fn delete_group(
+        &self,
+        cx: &StepContext<'_>,
+        client: &Client,
+        id: &str,
+    ) -> Result<(), StepError> {
         self.cleanup_polling()
-            .wait(cx, &format!("security group {id} to be deleted"), move || async move {
-                match client.delete_security_group().group_id(id).send().await {
-                    Ok(_) => Ok(Some(())),
-                    Err(e) if error_code(&e) == Some("InvalidGroup.NotFound") => Ok(Some(())),
-                    // Still in use by the terminating instance's network interface.
-                    Err(e) if error_code(&e) == Some("DependencyViolation") => Ok(None),
-                    Err(e) => Err(api_error(&format!("delete security group {id}"), e)),
-                }
-            })
+            .wait(
+                cx,
+                &format!("security group {id} to be deleted"),
+                move || async move {
+                    match client.delete_security_group().group_id(id).send().await {
+                        Ok(_) => Ok(Some(())),
+                        Err(e) if error_code(&e) == Some("InvalidGroup.NotFound") => Ok(Some(())),
+                        // Still in use by the terminating instance's network interface.
+                        Err(e) if error_code(&e) == Some("DependencyViolation") => Ok(None),
+                        Err(e) => Err(api_error(&format!("delete security group {id}"), e)),
+                    }
+                },
+            )
             .await
     }
 
@@ -846,7 +954,11 @@ fn snapshots_of(image: &aws_sdk_ec2::types::Image) -> Vec<String> {
 }
 
 /// Deregister `ami` and delete `snapshots`.
-async fn deregister(client: &Client, ami: &str, snapshots: Option<Vec<String>>) -> Result<(), StepError> {
+async fn deregister(
+    client: &Client,
+    ami: &str,
+    snapshots: Option<Vec<String>>,
+) -> Result<(), StepError> {
     match client.deregister_image().image_id(ami).send().await {
         Ok(_) => {}
         Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) => {}
@@ -908,7 +1020,11 @@ fn ssh_timeout(timeout: &str, wait_timeout: &str) -> Result<Duration, StepError>
         Some(t) => wait_duration(t).map_err(|e| StepError::new(format!("ssh_timeout: {e}")))?,
         None => Duration::ZERO,
     };
-    Ok(if d.is_zero() { Duration::from_secs(300) } else { d })
+    Ok(if d.is_zero() {
+        Duration::from_secs(300)
+    } else {
+        d
+    })
 }
 
 /// `ssh_private_key_file` as SSH authentication, its text secret from now on.

@@ -782,7 +782,10 @@ impl crate::plugins::sdk::Connection for Machine {
 mod tests {
     #[test]
     fn endpoints_are_host_and_port() {
-        assert_eq!(endpoint_of("127.0.0.1:2222"), Some(("127.0.0.1".into(), 2222)));
+        assert_eq!(
+            endpoint_of("127.0.0.1:2222"),
+            Some(("127.0.0.1".into(), 2222))
+        );
         assert_eq!(endpoint_of("[::1]:22"), Some(("::1".into(), 22)));
         assert_eq!(endpoint_of("localhost"), None);
         assert_eq!(endpoint_of(":22"), None);
