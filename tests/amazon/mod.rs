@@ -143,7 +143,31 @@ fn amazon_ami_regions_copies_the_ami_to_each_region_and_publishes_each() {
         "  region        = \"us-east-1\"\n  ami_regions   = [\"us-west-2\", \"eu-west-1\"]\n",
     );
     let test = rig.env(Test::new()).write("t.pkr.hcl", template);
-    let out = build(&test, 0);
+    let out = test.run_unchecked_with(&[
+        "build",
+        "-color=false",
+        "-events",
+        "events.ndjson",
+        "t.pkr.hcl",
+    ]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    // The copies overlap: each starts before the other finishes.
+    let events = std::fs::read_to_string(test.dir().join("events.ndjson")).expect("events");
+    let at = |event: &str, node: &str| -> f64 {
+        events
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|e| e["event"] == event && e["node"] == node)
+            .and_then(|e| e["at_ms"].as_f64())
+            .unwrap_or_else(|| panic!("no {event} of {node} in:\n{events}"))
+    };
+    let west = "amazon-ebs.my-ami/copy[us-west-2]";
+    let eu = "amazon-ebs.my-ami/copy[eu-west-1]";
+    assert!(
+        at("step_start", west) < at("step_finish", eu)
+            && at("step_start", eu) < at("step_finish", west),
+        "the copies ran one after the other:\n{events}"
+    );
     let source = rig.moto.ec2("us-east-1").own_images();
     assert_eq!(source.len(), 1, "{source:?}");
     for region in ["us-east-1", "us-west-2", "eu-west-1"] {
