@@ -267,6 +267,39 @@ fn amazon_an_interrupt_during_provisioning_still_cleans_up() {
 }
 
 #[test]
+fn amazon_an_ssh_server_that_never_answers_fails_the_build_and_cleans_up() {
+    let rig = Rig::start();
+    // Accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a silent port");
+    let port = silent.local_addr().expect("its address").port();
+    let template = seed_with(
+        "  ssh_username = \"ubuntu\"\n",
+        "  ssh_username = \"ubuntu\"\n  ssh_timeout  = \"3s\"\n",
+    );
+    let test = rig
+        .env(Test::new())
+        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{port}"))
+        .write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(
+        out.stdout
+            .contains("Terminating the source AWS instance..."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(rig.sshd.commands(), Vec::<String>::new());
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 1, "the build launched its instance");
+    ec2.assert_clean();
+    assert_eq!(ec2.own_images(), Vec::new(), "no AMI was made");
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+    drop(silent);
+}
+
+#[test]
 fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
     let rig = Rig::start();
     let throttle = proxy::Throttle::start(rig.moto.port, "RunInstances", 2);
