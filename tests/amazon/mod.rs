@@ -153,19 +153,11 @@ fn amazon_ami_regions_copies_the_ami_to_each_region_and_publishes_each() {
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
     // The copies overlap: each starts before the other finishes.
     let events = std::fs::read_to_string(test.dir().join("events.ndjson")).expect("events");
-    let at = |event: &str, node: &str| -> f64 {
-        events
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|e| e["event"] == event && e["node"] == node)
-            .and_then(|e| e["at_ms"].as_f64())
-            .unwrap_or_else(|| panic!("no {event} of {node} in:\n{events}"))
-    };
     let west = "amazon-ebs.my-ami/copy[us-west-2]";
     let eu = "amazon-ebs.my-ami/copy[eu-west-1]";
     assert!(
-        at("step_start", west) < at("step_finish", eu)
-            && at("step_start", eu) < at("step_finish", west),
+        at(&events, "step_start", west) < at(&events, "step_finish", eu)
+            && at(&events, "step_start", eu) < at(&events, "step_finish", west),
         "the copies ran one after the other:\n{events}"
     );
     let source = rig.moto.ec2("us-east-1").own_images();
@@ -182,6 +174,83 @@ fn amazon_ami_regions_copies_the_ami_to_each_region_and_publishes_each() {
             out.stdout
         );
         assert_eq!(registry_image(&test, region), *ami, "{region}");
+    }
+    rig.moto.ec2("us-east-1").assert_clean();
+}
+
+const TWO_SOURCES: &str = r#"
+source "amazon-ebs" "web" {
+  ami_name      = "web-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  ami_regions   = ["us-west-2", "eu-west-1"]
+  source_ami    = "ami-0fd0e2c8e4a1f2b3c"
+  ssh_username  = "ubuntu"
+}
+
+source "amazon-ebs" "db" {
+  ami_name      = "db-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  ami_regions   = ["us-west-2", "eu-west-1"]
+  source_ami    = "ami-0fd0e2c8e4a1f2b3c"
+  ssh_username  = "ubuntu"
+}
+
+build {
+  sources = ["source.amazon-ebs.web", "source.amazon-ebs.db"]
+
+  provisioner "shell" {
+    inline = ["sudo systemctl enable ${source.name}"]
+  }
+}
+"#;
+
+#[test]
+fn amazon_two_sources_by_two_regions_run_as_parallel_branches() {
+    let rig = Rig::start();
+    let test = rig.env(Test::new()).write("t.pkr.hcl", TWO_SOURCES);
+    let out = test.run_unchecked_with(&[
+        "build",
+        "-color=false",
+        "-events",
+        "events.ndjson",
+        "t.pkr.hcl",
+    ]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let mut commands = rig.sshd.commands();
+    commands.sort();
+    assert_eq!(
+        commands,
+        [
+            "sudo systemctl enable db",
+            "sudo systemctl enable web",
+            "systemctl enable db",
+            "systemctl enable web",
+        ]
+    );
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let names: Vec<String> = rig
+            .moto
+            .ec2(region)
+            .own_images()
+            .into_iter()
+            .map(|(name, _, _)| name.split('-').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(names, ["db", "web"], "{region}");
+    }
+    // The two sources' sessions overlap: each launches before the other's copies finish.
+    let events = std::fs::read_to_string(test.dir().join("events.ndjson")).expect("events");
+    for (a, b) in [("web", "db"), ("db", "web")] {
+        assert!(
+            at(&events, "step_start", &format!("amazon-ebs.{a}/launch"))
+                < at(
+                    &events,
+                    "step_finish",
+                    &format!("amazon-ebs.{b}/copy[eu-west-1]")
+                ),
+            "amazon-ebs.{a} waited for amazon-ebs.{b}:\n{events}"
+        );
     }
     rig.moto.ec2("us-east-1").assert_clean();
 }
@@ -319,6 +388,16 @@ fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
     assert_eq!(ec2.own_images().len(), 1);
     ec2.assert_clean();
     eprintln!("EC2 calls of the seed build: {calls:?}");
+}
+
+/// When the run's `event` of `node` happened (`at_ms` in the NDJSON events).
+fn at(events: &str, event: &str, node: &str) -> f64 {
+    events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == event && e["node"] == node)
+        .and_then(|e| e["at_ms"].as_f64())
+        .unwrap_or_else(|| panic!("no {event} of {node} in:\n{events}"))
 }
 
 /// Wait until the provisioner has left `marker`, or fail if kiln ends first.
