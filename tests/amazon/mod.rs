@@ -369,6 +369,53 @@ fn amazon_an_ssh_server_that_never_answers_fails_the_build_and_cleans_up() {
 }
 
 #[test]
+fn amazon_a_failing_region_copy_deletes_the_builds_amis_and_fails_the_build() {
+    let rig = Rig::start();
+    let refuse = proxy::Throttle::with(
+        rig.moto.port,
+        proxy::Rule {
+            action: "CopyImage",
+            region: Some("us-west-2"),
+            times: usize::MAX,
+            status: 400,
+            code: "InvalidParameterValue",
+        },
+    );
+    let template = seed_with(
+        "  region        = \"us-east-1\"\n",
+        "  region        = \"us-east-1\"\n  ami_regions   = [\"us-west-2\", \"eu-west-1\"]\n",
+    );
+    let test = rig
+        .env(Test::new())
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", refuse.port),
+        )
+        .write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(
+        out.stdout.contains("InvalidParameterValue"),
+        "{}",
+        out.stdout
+    );
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let images: Vec<_> = rig
+            .moto
+            .ec2(region)
+            .own_images()
+            .into_iter()
+            .filter(|(_, _, state)| state == "available")
+            .collect();
+        assert_eq!(images, Vec::new(), "{region}: {}", out.stdout);
+    }
+    rig.moto.ec2("us-east-1").assert_clean();
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+}
+
+#[test]
 fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
     let rig = Rig::start();
     let throttle = proxy::Throttle::start(rig.moto.port, "RunInstances", 2);

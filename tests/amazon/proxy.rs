@@ -1,10 +1,25 @@
 //! A small loopback proxy in front of moto that answers the first calls of one EC2 action with
-//! `RequestLimitExceeded`, as EC2 does when throttling, and counts every call by action.
+//! an error (`RequestLimitExceeded`, as EC2 does when throttling, or any other), and counts
+//! every call by action.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+
+/// Which calls the proxy refuses, and how.
+#[derive(Clone, Copy)]
+pub struct Rule {
+    /// The EC2 action (`RunInstances`).
+    pub action: &'static str,
+    /// Only calls to this region, when set.
+    pub region: Option<&'static str>,
+    /// How many calls to refuse.
+    pub times: usize,
+    /// The HTTP status and the EC2 error code of the refusal.
+    pub status: u16,
+    pub code: &'static str,
+}
 
 /// The proxy: its port, and what it has seen.
 pub struct Throttle {
@@ -18,6 +33,21 @@ pub struct Throttle {
 impl Throttle {
     /// Forward to moto on `upstream`, throttling the first `times` calls of `action`.
     pub fn start(upstream: u16, action: &'static str, times: usize) -> Throttle {
+        Throttle::with(
+            upstream,
+            Rule {
+                action,
+                region: None,
+                times,
+                status: 503,
+                code: "RequestLimitExceeded",
+            },
+        )
+    }
+
+    /// Forward to moto on `upstream`, refusing the calls `rule` names.
+    pub fn with(upstream: u16, rule: Rule) -> Throttle {
+        let times = rule.times;
         let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
         let port = listener.local_addr().expect("the proxy's address").port();
         let calls = Arc::new(Mutex::new(BTreeMap::new()));
@@ -27,7 +57,7 @@ impl Throttle {
             for stream in listener.incoming().flatten() {
                 let (c, t) = (c.clone(), t.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, upstream, action, times, &c, &t);
+                    let _ = serve(stream, upstream, rule, &c, &t);
                 });
             }
         });
@@ -54,8 +84,7 @@ impl Throttle {
 fn serve(
     client: TcpStream,
     upstream: u16,
-    action: &str,
-    times: usize,
+    rule: Rule,
     calls: &Mutex<BTreeMap<String, usize>>,
     throttled: &Mutex<usize>,
 ) -> std::io::Result<()> {
@@ -64,6 +93,7 @@ fn serve(
     loop {
         let mut head = Vec::new();
         let mut length = 0usize;
+        let mut region = String::new();
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line)? == 0 {
@@ -75,6 +105,10 @@ fn serve(
             let lower = line.to_ascii_lowercase();
             if let Some(v) = lower.strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap_or(0);
+            }
+            if let Some(v) = lower.strip_prefix("authorization:") {
+                // Credential=KEY/DATE/REGION/ec2/aws4_request
+                region = v.split('/').nth(2).unwrap_or_default().to_string();
             }
             if !lower.starts_with("connection:") {
                 head.push(line);
@@ -93,16 +127,20 @@ fn serve(
             .expect("counts")
             .entry(name.clone())
             .or_default() += 1;
-        let refuse = name == action && {
+        let refuse = name == rule.action && rule.region.is_none_or(|r| r == region) && {
             let mut t = throttled.lock().expect("counts");
             *t += 1;
-            *t <= times
+            *t <= rule.times
         };
         if refuse {
-            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>kiln-test</RequestID></Response>";
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>Refused by the test's proxy.</Message></Error></Errors><RequestID>kiln-test</RequestID></Response>",
+                rule.code
+            );
             write!(
                 client,
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                "HTTP/1.1 {} Refused\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                rule.status,
                 xml.len()
             )?;
             continue;

@@ -522,6 +522,77 @@ impl Config {
 
     /// Stop the instance, create the AMI and wait until it is available.
     pub(super) async fn capture(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
+        let result = self.create_image(cx).await;
+        self.settle(cx, &self.region, result).await
+    }
+
+    /// Copy the AMI to `to` and wait for the copy.
+    pub(super) async fn copy(&self, cx: &StepContext<'_>, to: &str) -> Result<(), StepError> {
+        let result = self.copy_image(cx, to).await;
+        self.settle(cx, to, result).await
+    }
+
+    /// After the capture or a copy into `region`: once one of them has failed (or was
+    /// interrupted), none of the session's AMIs is kept, as Packer deletes a failed build's
+    /// AMIs. The step that fails deletes the AMIs finished so far and its own; a copy still
+    /// running deletes its own when it ends. The cleanup runs beside the copies, so it cannot
+    /// wait for them to do this.
+    async fn settle(
+        &self,
+        cx: &StepContext<'_>,
+        region: &str,
+        result: Result<(), StepError>,
+    ) -> Result<(), StepError> {
+        let session = cx.session()?;
+        let doomed: Vec<(String, String)> = self.state(session, |s| {
+            if result.is_err() {
+                s.image_failed = true;
+            }
+            if !s.image_failed {
+                return Vec::new();
+            }
+            let regions: Vec<String> = s
+                .images
+                .iter()
+                .filter(|(r, i)| i.done || r.as_str() == region)
+                .map(|(r, _)| r.clone())
+                .collect();
+            regions
+                .into_iter()
+                .filter_map(|r| s.images.remove(&r).map(|i| (r, i.id)))
+                .collect()
+        });
+        if !doomed.is_empty() {
+            cx.say("The build failed while making its AMIs: deregistering them...");
+        }
+        let mut left = Vec::new();
+        for (r, id) in &doomed {
+            let deleted = match self.client(cx, r).await {
+                Ok(c) => deregister_with_snapshots(&c, id).await,
+                Err(e) => Err(e),
+            };
+            match deleted {
+                Ok(()) => cx.message(&format!("Deregistered AMI {id} in {r}")),
+                Err(e) => {
+                    cx.error(&e.message());
+                    left.push(format!("AMI {id} in {r}"));
+                }
+            }
+        }
+        match result {
+            Err(e) if !left.is_empty() => Err(StepError::LeftBehind {
+                message: e.message(),
+                resources: left,
+            }),
+            Err(e) => Err(e),
+            Ok(()) if !doomed.is_empty() => Err(StepError::new(format!(
+                "the AMI in {region} was deleted again: another of the build's AMIs failed"
+            ))),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    async fn create_image(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
         let session = cx.session()?;
         if self.skip_create_ami {
             cx.say("Skipping AMI creation (skip_create_ami)...");
@@ -720,8 +791,7 @@ impl Config {
         Ok(())
     }
 
-    /// Copy the AMI to `to` and wait for the copy.
-    pub(super) async fn copy(&self, cx: &StepContext<'_>, to: &str) -> Result<(), StepError> {
+    async fn copy_image(&self, cx: &StepContext<'_>, to: &str) -> Result<(), StepError> {
         let session = cx.session()?;
         if self.skip_create_ami {
             return Ok(());

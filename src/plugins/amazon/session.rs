@@ -26,12 +26,15 @@ pub struct Session {
     pub instance: Option<String>,
     /// The AMIs by region: the build region's and each copy's.
     pub images: BTreeMap<String, MadeImage>,
+    /// The capture or a copy failed.
+    pub image_failed: bool,
 }
 
 impl Session {
-    /// Some AMI never became available: the session failed while making images.
+    /// The capture or a copy failed, or some AMI never became available (an interrupt): the
+    /// session failed while making images, and none of them is kept.
     pub fn images_failed(&self) -> bool {
-        self.images.values().any(|i| !i.done)
+        self.image_failed || self.images.values().any(|i| !i.done)
     }
 
     /// The finished AMIs by region.
