@@ -16,6 +16,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+# The amazon-ebs tests run against moto's EC2 server, installed in a venv of its own.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_venv=1
+if [ "${need_venv:-0}" = 1 ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+if [ ! -x target/moto-venv/bin/moto_server ]; then
+  python3 -m venv target/moto-venv
+  target/moto-venv/bin/pip install -q 'moto[server]'
+fi
+
 if [ ! -d ../shared/corpus ]; then
   echo "error: ../shared (the corpus and the HCL spec suite) must sit beside the repository" >&2
   exit 1

@@ -1,5 +1,6 @@
 //! kiln's integration tests: one binary, driving the real `kiln` executable and the public API.
 
+mod amazon;
 mod build;
 mod config;
 mod eval;

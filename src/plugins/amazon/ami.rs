@@ -1,10 +1,14 @@
 //! Data source `amazon-ami`: finds an AMI by filters (`data.amazon-ami.NAME.id`).
 
+use super::client::{access_of, connect};
 use super::common::validate_access;
+use super::lookup::by_filter;
+use super::types::AmiFilter;
 use crate::body::{shown_attr, with_region, BodyValue};
 use crate::diagnostic::Diagnostic;
 use crate::plugins::check::Checker;
-use crate::plugins::sdk::{StepContext, StepError, StepFuture};
+use crate::plugins::sdk::{StepContext, StepFuture};
+use crate::value::{Map, Value};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -74,12 +78,51 @@ impl crate::plugins::sdk::DataSource for Config {
     }
 
     fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET.into())
+        let fields = [
+            ("assume_role", self.assume_role.is_some()),
+            ("vault_aws_engine", self.vault_aws_engine.is_some()),
+            (
+                "shared_credentials_file",
+                !self.shared_credentials_file.is_empty(),
+            ),
+            ("mfa_code", !self.mfa_code.is_empty()),
+        ];
+        let set: Vec<&str> = fields
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| *f)
+            .collect();
+        (!set.is_empty()).then(|| {
+            format!(
+                "kiln cannot read the amazon-ami data source with {} yet",
+                set.join(", ")
+            )
+        })
     }
 
-    fn read<'a>(&'a self, _cx: StepContext<'a>) -> StepFuture<'a, crate::value::Value> {
-        Box::pin(async { Err(StepError::new(NOT_YET)) })
+    fn read<'a>(&'a self, cx: StepContext<'a>) -> StepFuture<'a, Value> {
+        Box::pin(async move {
+            let client = connect(&cx, &access_of!(self), &self.region).await?;
+            let filter = AmiFilter {
+                filters: self.filters.clone(),
+                owners: self.owners.clone(),
+                most_recent: self.most_recent,
+                include_deprecated: self.include_deprecated,
+            };
+            let image = by_filter(&client, &filter).await?;
+            let mut value = Map::new();
+            value.insert("id".into(), Value::string(image.id));
+            value.insert("name".into(), Value::string(image.name));
+            value.insert("creation_date".into(), Value::string(image.creation_date));
+            value.insert("owner".into(), Value::string(image.owner));
+            value.insert("owner_name".into(), Value::string(image.owner_name));
+            let tags: Map = image
+                .tags
+                .into_iter()
+                .map(|(k, v)| (k, Value::string(v)))
+                .collect();
+            value.insert("tags".into(), Value::Object(tags));
+            Ok(Value::Object(value))
+        })
     }
 }
-
-const NOT_YET: &str = "kiln cannot read the amazon-ami data source during a build yet";

@@ -45,6 +45,9 @@ crate::plugins::plugin_config! {
         /// Windows fast launch.
         #[serde(default)]
         pub fast_launch: Option<FastLaunch>,
+        /// What each session running this config has made so far, by session.
+        #[serde(skip)]
+        pub(crate) sessions: std::sync::Arc<std::sync::Mutex<BTreeMap<usize, super::session::Session>>>,
     }
 }
 
@@ -129,8 +132,6 @@ pub const BLOCKS: &[&str] = &[
     "assume_role",
 ];
 
-const NOT_YET: &str = "kiln cannot run the amazon-ebs builder yet";
-
 impl Builder for Config {
     fn platform(&self) -> &'static str {
         "aws"
@@ -200,7 +201,11 @@ impl Builder for Config {
         });
         BuilderPlan {
             steps,
-            connects: Err("kiln connects over SSH only from the null builder so far".into()),
+            connects: match self.communicator.as_str() {
+                "" | "ssh" => Ok(()),
+                "none" => Err("the build's communicator is `none`".into()),
+                other => Err(format!("kiln cannot connect over {other} yet")),
+            },
         }
     }
 
@@ -250,11 +255,122 @@ impl Builder for Config {
     }
 
     fn unsupported(&self) -> Option<String> {
-        Some(NOT_YET.into())
+        let fields = self.unsupported_fields();
+        if !matches!(self.communicator.as_str(), "" | "ssh" | "none") {
+            return Some(format!(
+                "kiln runs amazon-ebs only with `communicator = \"ssh\"` or `\"none\"` so far, not {:?}",
+                self.communicator
+            ));
+        }
+        (!fields.is_empty()).then(|| {
+            format!(
+                "kiln cannot run amazon-ebs with {} yet; remove {} to build",
+                fields.join(", "),
+                if fields.len() == 1 { "it" } else { "them" }
+            )
+        })
     }
 
-    fn run<'a>(&'a self, _step: &'a BuilderStep, _cx: StepContext<'a>) -> StepFuture<'a> {
-        Box::pin(async { Err(StepError::new(NOT_YET)) })
+    fn run<'a>(&'a self, step: &'a BuilderStep, cx: StepContext<'a>) -> StepFuture<'a> {
+        Box::pin(async move {
+            match step.kind {
+                Kind::Lookup => self.lookup(&cx).await,
+                Kind::Launch => self.launch(&cx).await,
+                Kind::Capture => self.capture(&cx).await,
+                Kind::Copy => {
+                    let to = step
+                        .region
+                        .as_deref()
+                        .ok_or_else(|| StepError::new("a copy step without its region"))?;
+                    self.copy(&cx, to).await
+                }
+                Kind::Cleanup => self.cleanup(&cx).await,
+            }
+        })
+    }
+}
+
+impl Config {
+    /// The fields this config sets that kiln does not run yet, by their template names.
+    fn unsupported_fields(&self) -> Vec<&'static str> {
+        let set = [
+            ("assume_role", self.assume_role.is_some()),
+            ("vault_aws_engine", self.vault_aws_engine.is_some()),
+            (
+                "shared_credentials_file",
+                !self.shared_credentials_file.is_empty(),
+            ),
+            ("mfa_code", !self.mfa_code.is_empty()),
+            (
+                "spot_price",
+                !self.spot_price.is_empty() && self.spot_price != "0",
+            ),
+            ("spot_instance_types", !self.spot_instance_types.is_empty()),
+            ("vpc_filter", self.vpc_filter.is_some()),
+            ("subnet_filter", self.subnet_filter.is_some()),
+            (
+                "security_group_filter",
+                self.security_group_filter.is_some(),
+            ),
+            (
+                "temporary_iam_instance_profile_policy_document",
+                self.temporary_iam_instance_profile_policy_document
+                    .is_some(),
+            ),
+            (
+                "temporary_security_group_source_public_ip",
+                self.temporary_security_group_source_public_ip,
+            ),
+            ("skip_save_build_region", self.skip_save_build_region),
+            ("fast_launch", self.fast_launch.is_some()),
+            ("ami_org_arns", !self.ami_org_arns.is_empty()),
+            ("ami_ou_arns", !self.ami_ou_arns.is_empty()),
+            ("ami_product_codes", !self.ami_product_codes.is_empty()),
+            ("snapshot_users", !self.snapshot_users.is_empty()),
+            ("snapshot_groups", !self.snapshot_groups.is_empty()),
+            ("deprecate_at", !self.deprecate_at.is_empty()),
+            (
+                "deregistration_protection",
+                self.deregistration_protection.is_some(),
+            ),
+            (
+                "elastic_ip_allocation_id",
+                !self.elastic_ip_allocation_id.is_empty(),
+            ),
+            (
+                "capacity_reservation_id",
+                !self.capacity_reservation_id.is_empty(),
+            ),
+            (
+                "capacity_reservation_group_arn",
+                !self.capacity_reservation_group_arn.is_empty(),
+            ),
+            (
+                "license_specifications",
+                !self.license_specifications.is_empty(),
+            ),
+            ("enable_nitro_enclave", self.enable_nitro_enclave),
+            ("ena_support", self.ena_support == Some(true)),
+            ("sriov_support", self.sriov_support),
+            (
+                "ssh_interface = \"session_manager\"",
+                self.ssh_interface == "session_manager",
+            ),
+            ("ssh_bastion_host", !self.ssh_bastion_host.is_empty()),
+            ("ssh_proxy_host", !self.ssh_proxy_host.is_empty()),
+            (
+                "ssh_certificate_file",
+                !self.ssh_certificate_file.is_empty(),
+            ),
+            ("ssh_local_tunnels", !self.ssh_local_tunnels.is_empty()),
+            ("ssh_remote_tunnels", !self.ssh_remote_tunnels.is_empty()),
+            ("ssh_ciphers", !self.ssh_ciphers.is_empty()),
+            (
+                "ssh_key_exchange_algorithms",
+                !self.ssh_key_exchange_algorithms.is_empty(),
+            ),
+        ];
+        set.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect()
     }
 }
 

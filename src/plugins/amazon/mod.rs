@@ -2,6 +2,10 @@
 //! settings they share.
 
 pub mod ami;
+pub mod client;
 pub mod common;
 pub mod ebs;
+pub mod lookup;
+mod run;
+mod session;
 pub mod types;

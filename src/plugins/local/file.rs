@@ -66,7 +66,9 @@ impl Builder for Config {
                 span: None,
                 plugin: None,
             }],
-            connects: Err("kiln connects over SSH only from the null builder so far".into()),
+            connects: Err(
+                "kiln connects over SSH only from the null and amazon-ebs builders so far".into(),
+            ),
         }
     }
 

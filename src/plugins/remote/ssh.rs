@@ -14,6 +14,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// The environment variable that sends every SSH connection to one endpoint.
+pub const ENDPOINT_VAR: &str = "KILN_SSH_ENDPOINT";
+
+/// `host:port` or `[v6]:port` as a host and a port.
+fn endpoint_of(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.parse().ok()?;
+    (!host.is_empty()).then(|| (host.to_string(), port))
+}
+
 /// How long to wait between two connection attempts.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -66,6 +77,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where the socket goes: `KILN_SSH_ENDPOINT` (`host:port`) when set, for every connection
+    /// of the run (a tunnel, or a test's sshd standing in for machines that have no real
+    /// address), else the target itself.
+    fn dial(&self) -> Result<(String, u16), Failure> {
+        match std::env::var(ENDPOINT_VAR) {
+            Ok(endpoint) if !endpoint.is_empty() => endpoint_of(&endpoint).ok_or_else(|| {
+                Failure::Fatal(Error::Remote(format!(
+                    "{ENDPOINT_VAR} must be host:port, not {endpoint:?}"
+                )))
+            }),
+            _ => Ok((self.host.clone(), self.port)),
+        }
+    }
+
     /// `host:port`, as messages show it.
     pub fn address(&self) -> String {
         if self.host.contains(':') {
@@ -197,7 +222,8 @@ async fn open(
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let attempt = async {
-            let address = (target.host.as_str(), target.port);
+            let (host, port) = target.dial()?;
+            let address = (host.as_str(), port);
             let mut handle =
                 tokio::time::timeout(remaining, client::connect(config.clone(), address, Client))
                     .await
@@ -754,6 +780,17 @@ impl crate::plugins::sdk::Connection for Machine {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn endpoints_are_host_and_port() {
+        assert_eq!(
+            endpoint_of("127.0.0.1:2222"),
+            Some(("127.0.0.1".into(), 2222))
+        );
+        assert_eq!(endpoint_of("[::1]:22"), Some(("::1".into(), 22)));
+        assert_eq!(endpoint_of("localhost"), None);
+        assert_eq!(endpoint_of(":22"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,463 @@
+//! amazon-ebs end to end against moto's EC2 server and a real OpenSSH server on 127.0.0.1:
+//! the seed template unchanged, copies to other regions, and the cleanup guarantee after a
+//! failing provisioner and after an interrupt.
+
+mod proxy;
+mod rig;
+
+use crate::test::{kiln_bin, shared_dir, Output, Test};
+use rig::{Rig, FOCAL};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn seed() -> String {
+    std::fs::read_to_string(shared_dir().join("seed-template.pkr.hcl"))
+        .expect("../shared/seed-template.pkr.hcl")
+}
+
+/// The seed with `old` replaced by `new` (which must be there).
+fn seed_with(old: &str, new: &str) -> String {
+    let seed = seed();
+    assert!(seed.contains(old), "the seed template holds {old:?}");
+    seed.replace(old, new)
+}
+
+fn build(test: &Test, status: i32) -> Output {
+    let out = test.run_unchecked_with(&["build", "-color=false", "t.pkr.hcl"]);
+    assert_eq!(
+        out.status, status,
+        "exit status of kiln build\n--- stdout\n{}\n--- stderr\n{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// `kiln registry image` for the seed's release in `region`.
+fn registry_image(test: &Test, region: &str) -> String {
+    let out = test.run_unchecked_with(&[
+        "registry",
+        "image",
+        "-bucket",
+        "my-hcp-packer-bucket",
+        "-product",
+        "my-product",
+        "-release",
+        "my-release",
+        "-provider",
+        "aws",
+        "-region",
+        region,
+    ]);
+    assert_eq!(out.status, 0, "kiln registry image: {}", out.stderr);
+    out.stdout.trim().to_string()
+}
+
+/// The status of each build in the seed's release.
+fn registry_builds(test: &Test) -> Vec<(String, String)> {
+    let out = test.run_unchecked_with(&[
+        "registry",
+        "release",
+        "show",
+        "-bucket",
+        "my-hcp-packer-bucket",
+        "-product",
+        "my-product",
+        "-release",
+        "my-release",
+        "-format=json",
+    ]);
+    assert_eq!(out.status, 0, "kiln registry release show: {}", out.stderr);
+    let release: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    release["builds"]
+        .as_array()
+        .expect("builds")
+        .iter()
+        .map(|b| {
+            (
+                b["component"].as_str().unwrap_or_default().to_string(),
+                b["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn is_seed_ami_name(name: &str) -> bool {
+    name.strip_prefix("my-custom-ami-")
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[test]
+fn amazon_the_seed_template_builds_provisions_over_ssh_and_publishes() {
+    let rig = Rig::start();
+    let test = rig.env(Test::new()).write("t.pkr.hcl", seed());
+    let out = build(&test, 0);
+    assert_eq!(
+        rig.sshd.commands(),
+        [
+            "sudo apt-get update",
+            "apt-get update",
+            "sudo apt-get install -y nginx",
+            "apt-get install -y nginx",
+            "sudo systemctl enable nginx",
+            "systemctl enable nginx",
+        ]
+    );
+    for line in [
+        &format!("    amazon-ebs.my-ami: Found Image ID: {FOCAL}\n"),
+        "==> amazon-ebs.my-ami: Connected to SSH!\n",
+        "    amazon-ebs.my-ami: fake apt-get install -y nginx\n",
+        "==> amazon-ebs.my-ami: Terminating the source AWS instance...\n",
+        "==> amazon-ebs.my-ami: Deleting temporary keypair...\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in:\n{}", out.stdout);
+    }
+    let ec2 = rig.moto.ec2("us-east-1");
+    let images = ec2.own_images();
+    assert_eq!(images.len(), 1, "{images:?}");
+    let (name, ami, state) = &images[0];
+    assert!(is_seed_ami_name(name), "{name}");
+    assert_eq!(state, "available");
+    assert!(
+        out.stdout.contains(&format!("us-east-1: {ami}")),
+        "the artifact names the AMI:\n{}",
+        out.stdout
+    );
+    ec2.assert_clean();
+    assert_eq!(ec2.instance_count(), 1);
+    assert_eq!(registry_image(&test, "us-east-1"), *ami);
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "DONE".to_string())]
+    );
+    // The temporary key never shows.
+    assert!(!out.stdout.contains("PRIVATE KEY"), "{}", out.stdout);
+}
+
+#[test]
+fn amazon_ami_regions_copies_the_ami_to_each_region_and_publishes_each() {
+    let rig = Rig::start();
+    let template = seed_with(
+        "  region        = \"us-east-1\"\n",
+        "  region        = \"us-east-1\"\n  ami_regions   = [\"us-west-2\", \"eu-west-1\"]\n",
+    );
+    let test = rig.env(Test::new()).write("t.pkr.hcl", template);
+    let out = test.run_unchecked_with(&[
+        "build",
+        "-color=false",
+        "-events",
+        "events.ndjson",
+        "t.pkr.hcl",
+    ]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    // The copies overlap: each starts before the other finishes.
+    let events = std::fs::read_to_string(test.dir().join("events.ndjson")).expect("events");
+    let west = "amazon-ebs.my-ami/copy[us-west-2]";
+    let eu = "amazon-ebs.my-ami/copy[eu-west-1]";
+    assert!(
+        at(&events, "step_start", west) < at(&events, "step_finish", eu)
+            && at(&events, "step_start", eu) < at(&events, "step_finish", west),
+        "the copies ran one after the other:\n{events}"
+    );
+    let source = rig.moto.ec2("us-east-1").own_images();
+    assert_eq!(source.len(), 1, "{source:?}");
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let images = rig.moto.ec2(region).own_images();
+        assert_eq!(images.len(), 1, "{region}: {images:?}");
+        let (name, ami, state) = &images[0];
+        assert!(is_seed_ami_name(name), "{name}");
+        assert_eq!(state, "available", "{region}");
+        assert!(
+            out.stdout.contains(&format!("{region}: {ami}")),
+            "the artifact names {ami} in {region}:\n{}",
+            out.stdout
+        );
+        assert_eq!(registry_image(&test, region), *ami, "{region}");
+    }
+    rig.moto.ec2("us-east-1").assert_clean();
+}
+
+const TWO_SOURCES: &str = r#"
+source "amazon-ebs" "web" {
+  ami_name      = "web-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  ami_regions   = ["us-west-2", "eu-west-1"]
+  source_ami    = "ami-0fd0e2c8e4a1f2b3c"
+  ssh_username  = "ubuntu"
+}
+
+source "amazon-ebs" "db" {
+  ami_name      = "db-{{timestamp}}"
+  instance_type = "t3.micro"
+  region        = "us-east-1"
+  ami_regions   = ["us-west-2", "eu-west-1"]
+  source_ami    = "ami-0fd0e2c8e4a1f2b3c"
+  ssh_username  = "ubuntu"
+}
+
+build {
+  sources = ["source.amazon-ebs.web", "source.amazon-ebs.db"]
+
+  provisioner "shell" {
+    inline = ["sudo systemctl enable ${source.name}"]
+  }
+}
+"#;
+
+#[test]
+fn amazon_two_sources_by_two_regions_run_as_parallel_branches() {
+    let rig = Rig::start();
+    let test = rig.env(Test::new()).write("t.pkr.hcl", TWO_SOURCES);
+    let out = test.run_unchecked_with(&[
+        "build",
+        "-color=false",
+        "-events",
+        "events.ndjson",
+        "t.pkr.hcl",
+    ]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let mut commands = rig.sshd.commands();
+    commands.sort();
+    assert_eq!(
+        commands,
+        [
+            "sudo systemctl enable db",
+            "sudo systemctl enable web",
+            "systemctl enable db",
+            "systemctl enable web",
+        ]
+    );
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let names: Vec<String> = rig
+            .moto
+            .ec2(region)
+            .own_images()
+            .into_iter()
+            .map(|(name, _, _)| name.split('-').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(names, ["db", "web"], "{region}");
+    }
+    // The two sources' sessions overlap: each launches before the other's copies finish.
+    let events = std::fs::read_to_string(test.dir().join("events.ndjson")).expect("events");
+    for (a, b) in [("web", "db"), ("db", "web")] {
+        assert!(
+            at(&events, "step_start", &format!("amazon-ebs.{a}/launch"))
+                < at(
+                    &events,
+                    "step_finish",
+                    &format!("amazon-ebs.{b}/copy[eu-west-1]")
+                ),
+            "amazon-ebs.{a} waited for amazon-ebs.{b}:\n{events}"
+        );
+    }
+    rig.moto.ec2("us-east-1").assert_clean();
+}
+
+#[test]
+fn amazon_a_failing_provisioner_leaves_nothing_running_and_fails_the_build() {
+    let rig = Rig::start();
+    let template = seed_with(
+        "      \"sudo apt-get update\",\n",
+        "      \"sudo apt-get update\",\n      \"exit 7\",\n",
+    );
+    let test = rig.env(Test::new()).write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert_eq!(
+        rig.sshd.commands(),
+        ["sudo apt-get update", "apt-get update"]
+    );
+    assert!(
+        out.stdout
+            .contains("--> amazon-ebs.my-ami: Script exited with non-zero exit status: 7"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 1, "the build launched its instance");
+    ec2.assert_clean();
+    assert_eq!(ec2.own_images(), Vec::new(), "no AMI was made");
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+}
+
+#[test]
+fn amazon_an_interrupt_during_provisioning_still_cleans_up() {
+    let rig = Rig::start();
+    let shared = rig.sshd.shared_dir();
+    let marker = shared.join("provisioning");
+    let template = seed_with(
+        "      \"sudo apt-get update\",\n",
+        &format!(
+            "      \"sudo apt-get update\",\n      \"touch {}\",\n      \"sleep 30\",\n",
+            marker.display()
+        ),
+    );
+    let test = rig.env(Test::new()).write("t.pkr.hcl", template);
+    let mut child = Command::new(kiln_bin())
+        .args(["build", "-color=false", "t.pkr.hcl"])
+        .current_dir(test.dir())
+        .env("NO_COLOR", "1")
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
+        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiln starts");
+    wait_for(&marker, &mut child);
+    // SAFETY: kill(2) on the child's own pid.
+    let pid = i32::try_from(child.id()).expect("a pid");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("kiln finishes");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Terminating the source AWS instance..."),
+        "{stdout}"
+    );
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 1, "the build launched its instance");
+    ec2.assert_clean();
+    assert_eq!(ec2.own_images(), Vec::new(), "no AMI was made");
+    // The registry tells an interrupted build from a failed one, as HCP Packer does.
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "CANCELLED".to_string())]
+    );
+}
+
+#[test]
+fn amazon_an_ssh_server_that_never_answers_fails_the_build_and_cleans_up() {
+    let rig = Rig::start();
+    // Accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a silent port");
+    let port = silent.local_addr().expect("its address").port();
+    let template = seed_with(
+        "  ssh_username = \"ubuntu\"\n",
+        "  ssh_username = \"ubuntu\"\n  ssh_timeout  = \"3s\"\n",
+    );
+    let test = rig
+        .env(Test::new())
+        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{port}"))
+        .write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(
+        out.stdout
+            .contains("Terminating the source AWS instance..."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(rig.sshd.commands(), Vec::<String>::new());
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 1, "the build launched its instance");
+    ec2.assert_clean();
+    assert_eq!(ec2.own_images(), Vec::new(), "no AMI was made");
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+    drop(silent);
+}
+
+#[test]
+fn amazon_a_failing_region_copy_deletes_the_builds_amis_and_fails_the_build() {
+    let rig = Rig::start();
+    let refuse = proxy::Throttle::with(
+        rig.moto.port,
+        proxy::Rule {
+            action: "CopyImage",
+            region: Some("us-west-2"),
+            times: usize::MAX,
+            status: 400,
+            code: "InvalidParameterValue",
+        },
+    );
+    let template = seed_with(
+        "  region        = \"us-east-1\"\n",
+        "  region        = \"us-east-1\"\n  ami_regions   = [\"us-west-2\", \"eu-west-1\"]\n",
+    );
+    let test = rig
+        .env(Test::new())
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", refuse.port),
+        )
+        .write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(
+        out.stdout.contains("InvalidParameterValue"),
+        "{}",
+        out.stdout
+    );
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let images: Vec<_> = rig
+            .moto
+            .ec2(region)
+            .own_images()
+            .into_iter()
+            .filter(|(_, _, state)| state == "available")
+            .collect();
+        assert_eq!(images, Vec::new(), "{region}: {}", out.stdout);
+    }
+    rig.moto.ec2("us-east-1").assert_clean();
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+}
+
+#[test]
+fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
+    let rig = Rig::start();
+    let throttle = proxy::Throttle::start(rig.moto.port, "RunInstances", 2);
+    let test = rig
+        .env(Test::new())
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", throttle.port),
+        )
+        .write("t.pkr.hcl", seed());
+    build(&test, 0);
+    assert_eq!(throttle.throttled(), 2);
+    let calls = throttle.calls();
+    assert_eq!(calls.get("RunInstances"), Some(&3), "{calls:?}");
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 1, "one instance despite the retries");
+    assert_eq!(ec2.own_images().len(), 1);
+    ec2.assert_clean();
+    eprintln!("EC2 calls of the seed build: {calls:?}");
+}
+
+/// When the run's `event` of `node` happened (`at_ms` in the NDJSON events).
+fn at(events: &str, event: &str, node: &str) -> f64 {
+    events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == event && e["node"] == node)
+        .and_then(|e| e["at_ms"].as_f64())
+        .unwrap_or_else(|| panic!("no {event} of {node} in:\n{events}"))
+}
+
+/// Wait until the provisioner has left `marker`, or fail if kiln ends first.
+fn wait_for(marker: &Path, child: &mut std::process::Child) {
+    let started = Instant::now();
+    while !marker.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("kiln ended ({status}) before provisioning began");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the provisioner never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
