@@ -18,7 +18,6 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Packer's builder ID for amazon-ebs artifacts.
@@ -451,28 +450,14 @@ impl Config {
                 ssh::ENDPOINT_VAR
             ));
         }
-        cx.say("Waiting for SSH to become available...");
-        cx.activity(&format!("waiting for SSH on {}", target.address()));
-        let connection = ssh::connect(&target, cx.cancel)
-            .await
-            .map_err(|e| match e {
-                ssh::Error::Cancelled => StepError::cancelled(),
-                e => StepError::new(e.to_string()),
-            })?;
-        cx.say("Connected to SSH!");
-        generated.insert("ConnType".into(), "ssh".into());
-        generated.insert("Host".into(), target.host.clone());
-        generated.insert("Port".into(), target.port.to_string());
-        generated.insert("User".into(), target.user.clone());
-        generated.insert("Password".into(), self.ssh_password.clone());
-        let key = match &target.auth {
-            ssh::Auth::Key { text, .. } => text.clone(),
-            _ => String::new(),
-        };
-        generated.insert("SSHPrivateKey".into(), key);
-        generated.insert("SSHPublicKey".into(), String::new());
-        generated.insert("WinRMPassword".into(), self.winrm_password.clone());
-        cx.host.connected(cx.session()?, Arc::new(connection));
+        ssh::open_for_session(
+            *cx,
+            &target,
+            &self.ssh_password,
+            &self.winrm_password,
+            generated,
+        )
+        .await?;
         Ok(())
     }
 

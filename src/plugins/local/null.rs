@@ -13,7 +13,6 @@ use crate::plugins::sdk::{
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 crate::plugins::plugin_config! {
     /// The null builder's config: only the communicator.
@@ -132,29 +131,8 @@ async fn connect(
         "Using SSH communicator to connect: {}",
         target.host
     ));
-    cx.say("Waiting for SSH to become available...");
-    cx.activity(&format!("waiting for SSH on {}", target.address()));
-    let connection = ssh::connect(&target, cx.cancel)
-        .await
-        .map_err(|e| match e {
-            ssh::Error::Cancelled => StepError::cancelled(),
-            e => StepError::new(e.to_string()),
-        })?;
-    cx.say("Connected to SSH!");
     generated.insert("ID".into(), "Null".into());
-    generated.insert("ConnType".into(), "ssh".into());
-    generated.insert("Host".into(), target.host.clone());
-    generated.insert("Port".into(), target.port.to_string());
-    generated.insert("User".into(), target.user.clone());
-    generated.insert("Password".into(), c.ssh_password.clone());
-    let key = match &target.auth {
-        ssh::Auth::Key { text, .. } => text.clone(),
-        _ => String::new(),
-    };
-    generated.insert("SSHPrivateKey".into(), key);
-    generated.insert("SSHPublicKey".into(), String::new());
-    generated.insert("WinRMPassword".into(), c.winrm_password.clone());
-    cx.host.connected(cx.session()?, Arc::new(connection));
+    ssh::open_for_session(*cx, &target, &c.ssh_password, &c.winrm_password, generated).await?;
     Ok(())
 }
 

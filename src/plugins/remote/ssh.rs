@@ -174,6 +174,46 @@ impl fmt::Debug for Machine {
     }
 }
 
+/// A builder's launch: wait until SSH on `target` answers (within its timeout), say so as
+/// Packer does, add the connection's generated data (`ConnType`, `Host`, `Port`, `User`,
+/// `Password`, `SSHPrivateKey`, `SSHPublicKey`, `WinRMPassword`) to `generated`, and keep the
+/// connection for the session's later steps.
+pub async fn open_for_session(
+    cx: crate::plugins::sdk::StepContext<'_>,
+    target: &Target,
+    ssh_password: &str,
+    winrm_password: &str,
+    generated: &mut std::collections::BTreeMap<String, String>,
+) -> Result<(), crate::plugins::sdk::StepError> {
+    use crate::plugins::sdk::StepError;
+    cx.say("Waiting for SSH to become available...");
+    cx.activity(&format!("waiting for SSH on {}", target.address()));
+    let connection = connect(target, cx.cancel).await.map_err(|e| match e {
+        Error::Cancelled => StepError::cancelled(),
+        e => StepError::new(e.to_string()),
+    })?;
+    cx.say("Connected to SSH!");
+    let key = match &target.auth {
+        Auth::Key { text, .. } => text.clone(),
+        _ => String::new(),
+    };
+    for (name, value) in [
+        ("ConnType", "ssh".to_string()),
+        ("Host", target.host.clone()),
+        ("Port", target.port.to_string()),
+        ("User", target.user.clone()),
+        ("Password", ssh_password.to_string()),
+        ("SSHPrivateKey", key),
+        ("SSHPublicKey", String::new()),
+        ("WinRMPassword", winrm_password.to_string()),
+    ] {
+        generated.insert(name.to_string(), value);
+    }
+    cx.host
+        .connected(cx.session()?, std::sync::Arc::new(connection));
+    Ok(())
+}
+
 /// Connect to `target`, retrying until `ssh_timeout` runs out.
 pub async fn connect(target: &Target, cancel: &CancellationToken) -> Result<Machine, Error> {
     let key = match &target.auth {
