@@ -10,7 +10,7 @@ use super::ui::Ui;
 use crate::body::BodyValue;
 use crate::diagnostic::Diagnostic;
 use crate::plan::{BuildGraph, Node, Session, SessionId, Work};
-use crate::plugins::sdk::registry::step_error;
+use crate::plugins::sdk::registry::blocking;
 use crate::plugins::sdk::{ArtifactImage, Publication, ReleaseTarget, StepError, StepInfo};
 use crate::plugins::Decoded;
 use crate::registry::model::{
@@ -812,15 +812,5 @@ fn store_diagnostic(node: Option<&Node>, e: registry::Error) -> Diagnostic {
     match e.hint() {
         Some(h) => d.with_hint(h.to_string()),
         None => d,
-    }
-}
-
-/// Run a store call off the scheduler's threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> registry::Result<T> + Send + 'static,
-) -> Result<T, StepError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(step_error),
-        Err(e) => Err(StepError::new(format!("the registry call failed: {e}"))),
     }
 }

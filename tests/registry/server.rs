@@ -417,7 +417,7 @@ fn registry_server_builds_and_the_cli_publish_and_read_through_it() {
         .canonicalize()
         .unwrap()
         .join("artifacts/note.txt");
-    let image = Test::new()
+    Test::new()
         .env("KILN_REGISTRY_ADDR", &server.addr)
         .env("KILN_REGISTRY_TOKEN", &read)
         .args([
@@ -436,7 +436,6 @@ fn registry_server_builds_and_the_cli_publish_and_read_through_it() {
         ])
         .stdout(format!("{}\n", note.display()))
         .run();
-    let _ = image;
     // The read token cannot publish, and says so.
     Test::new()
         .env("KILN_REGISTRY_ADDR", &server.addr)

@@ -129,10 +129,13 @@ impl Config {
         Ok(())
     }
 
-    /// Packer's prevalidation: the AMI name must be free (unless `force_deregister`).
-    async fn prevalidate(&self, cx: &StepContext<'_>, client: &Client) -> Result<(), StepError> {
-        cx.say(&format!("Prevalidating AMI Name: {}", self.ami_name));
-        let out = client
+    /// This account's AMIs named `ami_name`; `what` says what the call was for in an error.
+    async fn images_named(
+        &self,
+        client: &Client,
+        what: &str,
+    ) -> Result<aws_sdk_ec2::operation::describe_images::DescribeImagesOutput, StepError> {
+        client
             .describe_images()
             .owners("self")
             .filters(
@@ -143,7 +146,13 @@ impl Config {
             )
             .send()
             .await
-            .map_err(|e| api_error("check the AMI name", e))?;
+            .map_err(|e| api_error(what, e))
+    }
+
+    /// Packer's prevalidation: the AMI name must be free (unless `force_deregister`).
+    async fn prevalidate(&self, cx: &StepContext<'_>, client: &Client) -> Result<(), StepError> {
+        cx.say(&format!("Prevalidating AMI Name: {}", self.ami_name));
+        let out = self.images_named(client, "check the AMI name").await?;
         match out.images().first().and_then(|i| i.image_id()) {
             Some(id) => Err(StepError::new(format!(
                 "AMI Name: '{}' is used by an existing AMI: {id}; set `force_deregister = true` to replace it",
@@ -751,18 +760,9 @@ impl Config {
         cx: &StepContext<'_>,
         client: &Client,
     ) -> Result<(), StepError> {
-        let out = client
-            .describe_images()
-            .owners("self")
-            .filters(
-                Filter::builder()
-                    .name("name")
-                    .values(&self.ami_name)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| api_error("find AMIs with the same name", e))?;
+        let out = self
+            .images_named(client, "find AMIs with the same name")
+            .await?;
         for image in out.images() {
             let id = image.image_id().unwrap_or_default();
             cx.say(&format!("Deregistered AMI id: {id}"));

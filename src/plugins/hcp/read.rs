@@ -2,7 +2,7 @@
 //! a channel serves (`hcp-packer-version`), as Packer's outputs; each read is recorded as a
 //! parent of the releases the run publishes.
 
-use crate::plugins::sdk::registry::step_error;
+use crate::plugins::sdk::registry::blocking;
 use crate::plugins::sdk::{StepContext, StepError};
 use crate::registry::model::{ImageQuery, ParentRef, Release, ReleaseRef, ReleaseStatus};
 use crate::registry::{self, Store};
@@ -51,15 +51,6 @@ pub fn release_ref(release: &[&str], channel: &[&str]) -> ReleaseRef {
     match first(release) {
         Some(r) => ReleaseRef::Release(r),
         None => ReleaseRef::Channel(first(channel).unwrap_or_default()),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> registry::Result<T> + Send + 'static,
-) -> Result<T, StepError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(step_error),
-        Err(e) => Err(StepError::new(format!("the registry read failed: {e}"))),
     }
 }
 

@@ -25,3 +25,13 @@ pub fn step_error(e: crate::registry::Error) -> StepError {
         None => StepError::new(e.to_string()),
     }
 }
+
+/// Run a registry call off the async threads (a store may block: SQLite's lock, an HTTP call).
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::registry::Result<T> + Send + 'static,
+) -> Result<T, StepError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(step_error),
+        Err(e) => Err(StepError::new(format!("the registry call failed: {e}"))),
+    }
+}
