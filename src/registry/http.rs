@@ -5,7 +5,10 @@
 use super::auth::{AuditEntry, CreatedToken, NewToken, Token};
 use super::error::{Error, Result};
 use super::model::*;
-use super::server::{AssignBody, ErrorBody, ExpireBody, FailBody, FinishBody, Owner, RevokeBody};
+use super::server::{
+    AssignBody, ErrorBody, ExpireBody, FailBody, FinishBody, Owner, RevokeBody, NEXT_CURSOR,
+    PAGE_SIZE,
+};
 use super::Store;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::{Method, Url};
@@ -73,21 +76,32 @@ impl HttpStore {
     }
 
     fn send<T: DeserializeOwned>(&self, r: RequestBuilder) -> Result<T> {
+        self.exchange(r).map(|(body, _)| body)
+    }
+
+    /// One request: its decoded answer, and the next page's cursor when it is a list.
+    fn exchange<T: DeserializeOwned>(&self, r: RequestBuilder) -> Result<(T, Option<String>)> {
         let resp = r.send().map_err(|e| Error::Storage {
             message: format!("cannot reach the registry at {}: {e}", self.base),
         })?;
         let status = resp.status();
+        let next = resp
+            .headers()
+            .get(NEXT_CURSOR)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = resp.bytes().map_err(|e| Error::Storage {
             message: format!("the registry at {} stopped answering: {e}", self.base),
         })?;
         if status.is_success() {
             let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(body).map_err(|e| Error::Storage {
+            let decoded = serde_json::from_slice(body).map_err(|e| Error::Storage {
                 message: format!(
                     "the registry at {} answered something else than kiln's API: {e}",
                     self.base
                 ),
-            });
+            })?;
+            return Ok((decoded, next));
         }
         let e: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
             code: "storage".into(),
@@ -95,6 +109,31 @@ impl HttpStore {
             hint: None,
         });
         Err(error(e))
+    }
+
+    /// A whole list, page after page.
+    fn list<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>> {
+        let limit = PAGE_SIZE.to_string();
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = query.to_vec();
+            q.push(("limit", &limit));
+            if let Some(c) = &cursor {
+                q.push(("cursor", c));
+            }
+            let (page, next): (Vec<T>, _) =
+                self.exchange(self.request(Method::GET, self.url(segments, &q)))?;
+            all.extend(page);
+            match next {
+                Some(n) if Some(&n) != cursor.as_ref() => cursor = Some(n),
+                _ => return Ok(all),
+            }
+        }
     }
 
     fn get<T: DeserializeOwned>(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<T> {
@@ -121,7 +160,7 @@ impl HttpStore {
 
     /// Every token.
     pub fn tokens(&self) -> Result<Vec<Token>> {
-        self.get(&["v1", "tokens"], &[])
+        self.list(&["v1", "tokens"], &[])
     }
 
     /// Revoke a token.
@@ -166,7 +205,7 @@ struct Empty {}
 
 impl Store for HttpStore {
     fn buckets(&self) -> Result<Vec<Bucket>> {
-        self.get(&["v1", "buckets"], &[])
+        self.list(&["v1", "buckets"], &[])
     }
 
     fn bucket(&self, bucket: &str) -> Result<Bucket> {
@@ -178,7 +217,7 @@ impl Store for HttpStore {
     }
 
     fn products(&self, bucket: &str) -> Result<Vec<Product>> {
-        self.get(&["v1", "buckets", bucket, "products"], &[])
+        self.list(&["v1", "buckets", bucket, "products"], &[])
     }
 
     fn product(&self, bucket: &str, product: &str) -> Result<Product> {
@@ -252,7 +291,7 @@ impl Store for HttpStore {
     fn releases(&self, bucket: &str, product: &str) -> Result<Vec<Release>> {
         let mut path = Self::product_path(bucket, product);
         path.push("releases");
-        self.get(&path, &[])
+        self.list(&path, &[])
     }
 
     fn release(&self, bucket: &str, product: &str, release: &str) -> Result<Release> {
@@ -279,13 +318,13 @@ impl Store for HttpStore {
     }
 
     fn search(&self, external_id: &str) -> Result<Vec<ImageRecord>> {
-        self.get(&["v1", "search"], &[("id", external_id)])
+        self.list(&["v1", "search"], &[("id", external_id)])
     }
 
     fn channels(&self, bucket: &str, product: &str) -> Result<Vec<Channel>> {
         let mut path = Self::product_path(bucket, product);
         path.push("channels");
-        self.get(&path, &[])
+        self.list(&path, &[])
     }
 
     fn channel_history(
@@ -296,7 +335,7 @@ impl Store for HttpStore {
     ) -> Result<Vec<ChannelAssignment>> {
         let mut path = Self::product_path(bucket, product);
         path.extend(["channels", channel, "history"]);
-        self.get(&path, &[])
+        self.list(&path, &[])
     }
 
     fn assign_channel(&self, assign: &AssignChannel) -> Result<ChannelAssignment> {

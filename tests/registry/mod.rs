@@ -2,6 +2,7 @@
 
 mod builds;
 mod concurrency;
+mod console;
 mod server;
 
 use crate::test::{with_snapshots, Test};

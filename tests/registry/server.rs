@@ -9,13 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running `kiln registry serve` over `registry`'s database.
-struct Server {
+pub(super) struct Server {
     child: Child,
     addr: String,
 }
 
 impl Server {
-    fn start(r: &Registry, extra: &[&str]) -> Server {
+    pub(super) fn start(r: &Registry, extra: &[&str]) -> Server {
         let mut child = Command::new(kiln_bin())
             .args(["registry", "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
@@ -37,7 +37,7 @@ impl Server {
         Server { child, addr }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.addr)
     }
 }
@@ -50,7 +50,7 @@ impl Drop for Server {
 }
 
 /// `kiln registry token create` on the server's host.
-fn token(r: &Registry, args: &[&str]) -> String {
+pub(super) fn token(r: &Registry, args: &[&str]) -> String {
     let mut all = vec!["token", "create"];
     all.extend(args);
     r.stdout(&all).trim().to_string()
@@ -64,7 +64,12 @@ fn client() -> reqwest::blocking::Client {
 }
 
 /// One request: the status and the JSON body (null when empty).
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&Json>) -> (u16, Json) {
+pub(super) fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Json>,
+) -> (u16, Json) {
     let c = client();
     let mut req = c.request(method.parse().expect("a method"), url);
     if let Some(t) = token {
@@ -79,7 +84,7 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<&Json>) -> (u
     (status, serde_json::from_str(&text).unwrap_or(Json::Null))
 }
 
-fn publish_body(bucket: &str, product: &str, release: &str, id: &str) -> Json {
+pub(super) fn publish_body(bucket: &str, product: &str, release: &str, id: &str) -> Json {
     json!({
         "bucket": bucket, "product": product, "release": release,
         "builds": [{"component": "amazon-ebs.web", "provider": "aws",
@@ -125,7 +130,7 @@ fn registry_server_answers_every_route_by_token_scope_and_bucket() {
         .to_string();
 
     let doc: Json = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("src/registry/openapi.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("src/registry/server/openapi.json")).unwrap(),
     )
     .unwrap();
     let (_, served) = call("GET", &server.url("/api/openapi.json"), None, None);
@@ -473,4 +478,116 @@ fn registry_server_builds_and_the_cli_publish_and_read_through_it() {
     assert_eq!(status, 200);
     assert_eq!(found["id"], "Null");
     assert_eq!(found["release"], "served");
+}
+
+#[test]
+fn registry_server_pages_long_lists_and_limits_a_busy_token() {
+    let r = Registry::new();
+    let admin = token(&r, &["--scope", "admin"]);
+    let calm = token(&r, &["--scope", "read"]);
+    let server = Server::start(&r, &[]);
+    let c = client();
+    let releases = 150;
+    for i in 0..releases {
+        let resp = c
+            .post(server.url("/v1/publish"))
+            .bearer_auth(&admin)
+            .json(&publish_body(
+                "team",
+                "app",
+                &format!("r{i:03}"),
+                &format!("ami-{i}"),
+            ))
+            .send()
+            .expect("answers");
+        assert_eq!(resp.status().as_u16(), 200, "publish {i}");
+    }
+    // Pages of 40, oldest first, each one's cursor leading to the next, every release once.
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = server.url("/v1/buckets/team/products/app/releases?limit=40");
+        if let Some(cur) = &cursor {
+            url.push_str(&format!("&cursor={cur}"));
+        }
+        let resp = c.get(url).bearer_auth(&calm).send().expect("answers");
+        assert_eq!(resp.status().as_u16(), 200);
+        let next = resp
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().unwrap().to_string());
+        let page: Json = resp.json().expect("JSON");
+        let page = page.as_array().expect("a list").clone();
+        assert!(page.len() <= 40);
+        names.extend(page.iter().map(|r| r["name"].as_str().unwrap().to_string()));
+        pages += 1;
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let published: Vec<String> = (0..releases).map(|i| format!("r{i:03}")).collect();
+    assert_eq!(names, published);
+    assert_eq!(pages, 4);
+    // Without a limit, a page is 100; a bad limit or cursor is the client's to fix.
+    let (status, first) = call(
+        "GET",
+        &server.url("/v1/buckets/team/products/app/releases"),
+        Some(&calm),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(first.as_array().unwrap().len(), 100);
+    for bad in ["limit=0", "limit=5000", "cursor=abc"] {
+        let (status, e) = call(
+            "GET",
+            &server.url(&format!("/v1/buckets/team/products/app/releases?{bad}")),
+            Some(&calm),
+            None,
+        );
+        assert_eq!(status, 400, "{bad}: {e}");
+        assert_eq!(e["code"], "invalid");
+    }
+    // The CLI through the server follows the pages and sees every release.
+    let listed = r
+        .kiln(&[
+            "release",
+            "list",
+            "-bucket",
+            "team",
+            "-product",
+            "app",
+            "-format=json",
+        ])
+        .env("KILN_REGISTRY_ADDR", &server.addr)
+        .env("KILN_REGISTRY_TOKEN", &calm)
+        .run()
+        .stdout;
+    let listed: Json = serde_json::from_str(&listed).expect("JSON");
+    assert_eq!(listed.as_array().unwrap().len(), releases);
+
+    // A token that floods the server is told to wait (429, Retry-After); another is not.
+    let limited = Server::start(&r, &["--rate-limit", "5"]);
+    let url = limited.url("/v1/buckets");
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| {
+            c.get(&url)
+                .bearer_auth(&admin)
+                .send()
+                .expect("answers")
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert!(statuses[..5].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let resp = c.get(&url).bearer_auth(&admin).send().expect("answers");
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let e: Json = resp.json().expect("JSON");
+    assert_eq!(e["code"], "rate_limited");
+    assert_eq!(call("GET", &url, Some(&calm), None).0, 200);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(call("GET", &url, Some(&admin), None).0, 200);
 }

@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// Answer 408 to a request that takes longer than this (`30s`, `2m`).
     #[arg(long, default_value = "30s")]
     request_timeout: String,
+    /// Requests a second each token may make before the server answers 429 (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    rate_limit: u32,
 }
 
 /// Where the server's tokens live: the database of `--db`, else the embedded registry's.
@@ -122,9 +125,9 @@ pub fn serve(a: ServeArgs) -> Result<()> {
                 .with_hint("write it as 30s, 2m...")
         })?;
     let registry = Registry {
-        store: store.clone(),
-        tokens: store,
         request_timeout,
+        limiter: Arc::new(server::RateLimiter::new(Some(a.rate_limit))),
+        ..Registry::new(store.clone(), store)
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,226 @@
+//! `kiln registry serve`: the registry over HTTP for a team. A versioned JSON API over any
+//! [`Store`], every route behind a bearer token of the scope it needs, every write audited.
+//!
+//! Errors are `{"code", "message", "hint"}` with the status that fits; a storage failure is
+//! logged on the server and answered with a generic message, never its details.
+
+mod buckets;
+mod builds;
+mod channels;
+mod console;
+mod error;
+mod images;
+mod limit;
+mod paging;
+mod releases;
+mod tokens;
+
+pub use builds::{ExpireBody, FailBody, FinishBody};
+pub use channels::AssignBody;
+pub use error::{ApiError, ErrorBody};
+pub use images::{ImageParams, Lookup, Owner, SearchParams};
+pub use limit::RateLimiter;
+pub use paging::{Paging, MAX_PAGE_SIZE, NEXT_CURSOR, PAGE_SIZE};
+pub use releases::RevokeBody;
+pub use tokens::AuditParams;
+
+use super::auth::{AuditEntry, Scope, Token, Tokens};
+use super::model::Timestamp;
+use super::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest request body accepted (a publish of hundreds of regions fits many times over).
+pub const MAX_BODY: usize = 1 << 20;
+/// The default of [`Registry::request_timeout`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler reaches.
+#[derive(Clone)]
+pub struct Registry {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<dyn Tokens>,
+    /// A request that takes longer (a client trickling its body) is answered 408.
+    pub request_timeout: Duration,
+    /// Requests a second each token may make.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl Registry {
+    /// A registry over `store` and `tokens`, with the default timeout and no rate limit.
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<dyn Tokens>) -> Registry {
+        Registry {
+            store,
+            tokens,
+            request_timeout: REQUEST_TIMEOUT,
+            limiter: Arc::new(RateLimiter::new(None)),
+        }
+    }
+}
+
+/// Every route: the API's resources, the web console, the health check.
+pub fn router(registry: Registry) -> Router {
+    let timeout = registry.request_timeout;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi))
+        .merge(buckets::router())
+        .merge(releases::router())
+        .merge(channels::router())
+        .merge(builds::router())
+        .merge(images::router())
+        .merge(tokens::router())
+        .merge(console::router())
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(registry)
+}
+
+/// Serve until `shutdown` resolves, then finish the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    registry: Registry,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(registry))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The OpenAPI document, kept in the repository beside the routes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// The caller's live token, checked before anything else of the request is read.
+pub struct Caller(pub Token);
+
+impl axum::extract::FromRequestParts<Registry> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        r: &Registry,
+    ) -> Result<Self, Self::Rejection> {
+        r.authenticate(&parts.headers).await.map(Caller)
+    }
+}
+
+impl Registry {
+    /// The caller's live token.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Token, ApiError> {
+        let secret = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(ApiError::unauthorized)?
+            .to_string();
+        let tokens = self.tokens.clone();
+        let token = blocking(move || tokens.authenticate(&secret))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        self.limiter
+            .take(&token.id)
+            .map_err(ApiError::rate_limited)?;
+        Ok(token)
+    }
+
+    /// The caller's token, if it may do `needed` on `bucket`.
+    async fn allow(
+        &self,
+        token: &Token,
+        needed: Scope,
+        bucket: Option<&str>,
+    ) -> Result<Token, ApiError> {
+        if !token.allows(needed, bucket) {
+            return Err(ApiError::forbidden(needed, bucket));
+        }
+        Ok(token.clone())
+    }
+
+    /// The caller's token, if it may do `needed` on the bucket a release or build ID is in.
+    async fn allow_id(&self, token: &Token, needed: Scope, id: &str) -> Result<Token, ApiError> {
+        let token = token.clone();
+        if token.scope < needed {
+            return Err(ApiError::forbidden(needed, None));
+        }
+        if let Some(mine) = token.bucket.clone() {
+            let id = id.to_string();
+            let bucket = self.call(move |s| s.bucket_of(&id)).await?;
+            if bucket != mine {
+                return Err(ApiError::forbidden(needed, Some(&bucket)));
+            }
+        }
+        Ok(token)
+    }
+
+    /// Run a store call off the async threads.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> super::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        blocking(move || f(&*store)).await
+    }
+
+    /// Run a write and record it in the audit log, whatever its outcome.
+    async fn write<T: Send + 'static>(
+        &self,
+        token: &Token,
+        operation: &str,
+        target: String,
+        f: impl FnOnce(&dyn Store) -> super::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let result = self.call(f).await;
+        let entry = AuditEntry {
+            at: Timestamp::now(),
+            token_id: Some(token.id.clone()),
+            operation: operation.to_string(),
+            target,
+            outcome: match &result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.code.to_string(),
+            },
+        };
+        let tokens = self.tokens.clone();
+        if let Err(e) = blocking(move || tokens.audit(&entry)).await {
+            eprintln!("error: cannot write the audit log: {}", e.message);
+        }
+        result
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> super::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request failed inside the server",
+        )),
+    }
+}
