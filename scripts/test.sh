@@ -8,6 +8,8 @@ command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 # The SSH communicator's tests start a real OpenSSH server on 127.0.0.1.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+# An amazon test traces the build's connect() calls to show none leaves loopback.
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
