@@ -423,7 +423,8 @@ fn amazon_publishing_checks_that_each_ami_exists_before_registering_it() {
         "  post-processor \"hcp-packer-publish\" {\n",
         r#"  post-processor "shell-local" {
     inline = [
-      "for id in $(curl -s -d 'Action=DescribeImages&Owner.1=self&Version=2016-11-15' $AWS_ENDPOINT_URL/ | grep -o '<imageId>ami-[0-9a-f]*' | cut -d'>' -f2); do curl -s -d \"Action=DeregisterImage&ImageId=$id&Version=2016-11-15\" $AWS_ENDPOINT_URL/ >/dev/null; echo deregistered $id; done"
+      "auth='Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0'",
+      "for id in $(curl -s -H \"$auth\" -d 'Action=DescribeImages&Owner.1=self&Version=2016-11-15' $AWS_ENDPOINT_URL/ | grep -o '<imageId>ami-[0-9a-f]*' | cut -d'>' -f2); do curl -s -H \"$auth\" -d \"Action=DeregisterImage&ImageId=$id&Version=2016-11-15\" $AWS_ENDPOINT_URL/ >/dev/null; echo deregistered $id; done"
     ]
   }
 
@@ -434,7 +435,8 @@ fn amazon_publishing_checks_that_each_ami_exists_before_registering_it() {
     let out = build(&test, 1);
     assert!(out.stdout.contains("deregistered ami-"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("not publishing: EC2 has no available AMI ami-"),
+        out.stdout
+            .contains("not publishing: EC2 has no available AMI ami-"),
         "{}",
         out.stdout
     );
@@ -461,7 +463,11 @@ fn amazon_encrypt_boot_replaces_the_ami_with_an_encrypted_copy() {
         .unwrap_or_else(|| panic!("the plain AMI's ID in:\n{}", out.stdout))
         .to_string();
     let images = rig.moto.ec2("us-east-1").own_images();
-    assert_eq!(images.len(), 1, "only the encrypted AMI is left: {images:?}");
+    assert_eq!(
+        images.len(),
+        1,
+        "only the encrypted AMI is left: {images:?}"
+    );
     let (_, encrypted, state) = &images[0];
     assert_ne!(*encrypted, plain);
     assert_eq!(state, "available");
@@ -564,7 +570,9 @@ fn journal_records(test: &Test) -> Vec<serde_json::Value> {
 #[test]
 fn amazon_cleanup_deletes_what_a_killed_run_left_and_keeps_finished_amis() {
     let rig = Rig::start();
-    let kept = seed_with("my-custom-ami-{{timestamp}}", "kept-{{timestamp}}");
+    // Another release: the killed run's build must not be skipped as done already.
+    let kept = seed_with("my-custom-ami-{{timestamp}}", "kept-{{timestamp}}")
+        .replace("\"my-release\"", "\"kept-release\"");
     let test = rig.env(Test::new()).write("kept.pkr.hcl", kept);
     let out = test.run_unchecked_with(&["build", "-color=false", "kept.pkr.hcl"]);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
@@ -589,7 +597,10 @@ fn amazon_cleanup_deletes_what_a_killed_run_left_and_keeps_finished_amis() {
         assert_eq!(record["endpoint"], rig.moto.endpoint().as_str());
     }
     let text = serde_json::to_string(&records).expect("records");
-    assert!(!text.contains("testing"), "no credential in the journal: {text}");
+    assert!(
+        !text.contains("testing"),
+        "no credential in the journal: {text}"
+    );
 
     // No endpoint in the environment: the journal says where the resources are.
     let out = cleanup(&rig, &test, &[], false);
@@ -629,7 +640,10 @@ fn amazon_cleanup_by_region_finds_a_killed_runs_resources_by_tag_alone() {
     let out = cleanup(&rig, &test, &["-region", "us-east-1"], true);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
-        out.stdout.lines().filter(|l| l.starts_with("Deleted ")).count(),
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("Deleted "))
+            .count(),
         3,
         "instance, key pair and security group:\n{}",
         out.stdout
@@ -639,7 +653,8 @@ fn amazon_cleanup_by_region_finds_a_killed_runs_resources_by_tag_alone() {
     let out = cleanup(&rig, &test, &["0b6c1f0e-8c1d-4f7e-9a53-1c2d3e4f5a6b"], true);
     assert_eq!(out.status, 1);
     assert!(
-        out.stderr.contains("there is no journal of run 0b6c1f0e-8c1d-4f7e-9a53-1c2d3e4f5a6b"),
+        out.stderr
+            .contains("there is no journal of run 0b6c1f0e-8c1d-4f7e-9a53-1c2d3e4f5a6b"),
         "{}",
         out.stderr
     );
@@ -672,7 +687,10 @@ fn amazon_a_seed_build_opens_no_socket_beyond_loopback() {
     let trace = std::fs::read_to_string(&trace).expect("the trace");
     let connects: Vec<&str> = trace.lines().filter(|l| l.contains("connect(")).collect();
     let outside: Vec<&&str> = connects.iter().filter(|l| !is_local_connect(l)).collect();
-    assert!(outside.is_empty(), "connections beyond loopback: {outside:#?}");
+    assert!(
+        outside.is_empty(),
+        "connections beyond loopback: {outside:#?}"
+    );
     // The trace saw the build's connections: to moto and to sshd.
     for port in [rig.moto.port, rig.sshd.port] {
         let seen = format!("sin_port=htons({port})");

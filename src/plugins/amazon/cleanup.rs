@@ -94,7 +94,11 @@ impl Sweep {
                 }
             }
         }
-        let mut pages = self.client.describe_security_groups().into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_security_groups()
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| client::api_error("list security groups", e))?;
             for g in page.security_groups() {
@@ -212,10 +216,7 @@ impl Sweep {
                         Ok(_) => Ok(Some(())),
                         Err(e) if error_code(&e) == Some("InvalidGroup.NotFound") => Ok(Some(())),
                         Err(e) if error_code(&e) == Some("DependencyViolation") => Ok(None),
-                        Err(e) => Err(client::api_error(
-                            &format!("delete security group {id}"),
-                            e,
-                        )),
+                        Err(e) => Err(client::api_error(&format!("delete security group {id}"), e)),
                     }
                 },
             )

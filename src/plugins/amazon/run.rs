@@ -727,7 +727,9 @@ impl Config {
     ) -> Result<(String, Vec<String>), StepError> {
         let session = cx.session()?;
         let region = self.region.as_str();
-        cx.say(&format!("Copying AMI {plain} to an encrypted AMI in {region}..."));
+        cx.say(&format!(
+            "Copying AMI {plain} to an encrypted AMI in {region}..."
+        ));
         let mut request = client
             .copy_image()
             .source_region(region)

@@ -3,10 +3,10 @@
 
 use crate::body::BodyValue;
 use crate::diagnostic::Diagnostic;
-use crate::plugins::check::Checker;
-use crate::plugins::sdk::{Artifact, Publication, ReleaseTarget, StepContext, StepFuture};
 use crate::plugins::amazon::client::Access;
 use crate::plugins::amazon::lookup::check_published;
+use crate::plugins::check::Checker;
+use crate::plugins::sdk::{Artifact, Publication, ReleaseTarget, StepContext, StepFuture};
 use crate::registry::names;
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -89,7 +89,9 @@ impl Record {
 /// A journal that could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("cannot tell where to keep run journals: HOME is not set (set KILN_HOME to a directory)")]
+    #[error(
+        "cannot tell where to keep run journals: HOME is not set (set KILN_HOME to a directory)"
+    )]
     NoHome,
     #[error("cannot write the run journal {path}: {source}")]
     Write {
@@ -101,7 +103,9 @@ pub enum JournalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0:?} is not a run ID (a run's journal is named by its ID, as `kiln cleanup` lists them)")]
+    #[error(
+        "{0:?} is not a run ID (a run's journal is named by its ID, as `kiln cleanup` lists them)"
+    )]
     BadRun(String),
 }
 
@@ -230,7 +234,9 @@ impl Journal {
         file.write_all(line.as_bytes()).map_err(error)?;
         file.sync_data().map_err(error)?;
         if new {
-            File::open(folder).and_then(|d| d.sync_all()).map_err(error)?;
+            File::open(folder)
+                .and_then(|d| d.sync_all())
+                .map_err(error)?;
         }
         Ok(())
     }
@@ -309,10 +315,14 @@ mod tests {
             run: "r".into(),
             path: dir.path().join("r.jsonl"),
         };
-        journal.append(&rec(Op::Created, "instance", "i-1")).unwrap();
+        journal
+            .append(&rec(Op::Created, "instance", "i-1"))
+            .unwrap();
         let mut f = OpenOptions::new().append(true).open(&journal.path).unwrap();
         f.write_all(b"{\"time\":\"2026").unwrap();
-        journal.append(&rec(Op::Deleted, "instance", "i-1")).unwrap();
+        journal
+            .append(&rec(Op::Deleted, "instance", "i-1"))
+            .unwrap();
         let ops: Vec<Op> = journal.read().unwrap().into_iter().map(|r| r.op).collect();
         assert_eq!(ops, [Op::Created, Op::Deleted]);
     }
