@@ -8,7 +8,8 @@
 # commands were recorded by the rig's fake sudo, and moto holds the AMI in all four regions.
 #
 # Usage: scripts/bench-ebs.sh          (RUNS per tool, default 5)
-# Environment: KILN (default target/release/kiln), PACKER (default packer), RUNS.
+# Environment: KILN (default target/release/kiln), PACKER (default packer), RUNS; KEEP=1 keeps the
+# scratch folder (template, logs, events, moto recordings) and prints where.
 # Prints a markdown table: median wall for each tool, the ratio, EC2 calls per run (moto's
 # recorder), and kiln's median per-step durations from its NDJSON events.
 set -euo pipefail
@@ -17,14 +18,15 @@ root=$PWD
 . scripts/rig.sh
 
 RUNS="${RUNS:-5}"
-kiln="${KILN:-$root/target/release/kiln}"
+kiln="${KILN:-target/release/kiln}"
+case "$kiln" in /*) ;; */*) kiln="$root/$kiln" ;; *) kiln="$(command -v "$kiln" || echo "$kiln")" ;; esac
 packer="$(command -v "${PACKER:-packer}" || true)"
 for tool in "$kiln" "$packer"; do
   [ -x "$tool" ] || { echo "bench-ebs: not found: ${tool:-packer} (cargo build --release; apt-get install packer)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
-trap 'rig_stop; rm -rf "$work"' EXIT
+if [ -n "${KEEP:-}" ]; then trap 'rig_stop; echo "bench-ebs: kept $work" >&2' EXIT; else trap 'rig_stop; rm -rf "$work"' EXIT; fi
 export CHECKPOINT_DISABLE=1 MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$work/recording" KILN_HOME="$work/kiln-home"
 unset PACKER_LOG PACKER_LOG_PATH AWS_ENDPOINT_URL AWS_ENDPOINT_URL_EC2 KILN_SSH_ENDPOINT || true
 rig_start
@@ -145,7 +147,7 @@ for n in range(1, runs + 1):
     for line in open(f"{work}/kiln-{n}.ndjson"):
         e = json.loads(line)
         node = e.get("node")
-        if e.get("event") == "step_start":
+        if e.get("event") in ("step_start", "cleanup"):
             start[node] = e["at_ms"]
         elif e.get("event") == "step_finish" and node in start:
             steps.setdefault(node, []).append((start[node], e["at_ms"] - start[node]))

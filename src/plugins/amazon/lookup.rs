@@ -118,19 +118,6 @@ fn describe(filter: &AmiFilter) -> String {
         .join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::filter_name;
-
-    #[test]
-    fn filter_names_are_sent_lower_case_but_tag_keys_keep_theirs() {
-        assert_eq!(filter_name("Root-Device-Type"), "root-device-type");
-        assert_eq!(filter_name("Name"), "name");
-        assert_eq!(filter_name("tag:Name"), "tag:Name");
-        assert_eq!(filter_name("Tag:Team"), "tag:Team");
-    }
-}
-
 /// Before images are registered: each AMI of `images` (provider `aws`) exists and is available
 /// in its region, asked with `access` (a publish step's `cloud_provider_config` credentials,
 /// else the environment's chain). A missing image is an error that names it.
@@ -171,4 +158,17 @@ pub async fn check_published(
         "not publishing: EC2 has no available AMI {}",
         missing.join(", ")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_name;
+
+    #[test]
+    fn filter_names_are_sent_lower_case_but_tag_keys_keep_theirs() {
+        assert_eq!(filter_name("Root-Device-Type"), "root-device-type");
+        assert_eq!(filter_name("Name"), "name");
+        assert_eq!(filter_name("tag:Name"), "tag:Name");
+        assert_eq!(filter_name("Tag:Team"), "tag:Team");
+    }
 }

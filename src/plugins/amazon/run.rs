@@ -116,11 +116,22 @@ impl Config {
                 found
             }
         };
-        if !self.skip_create_ami && !self.force_deregister {
-            self.prevalidate(cx, &client).await?;
-        }
-        let (key_name, auth) = self.key_pair(cx, &client).await?;
-        let groups = self.security_groups(cx, &client).await?;
+        // The name check, the key pair and the security group do not depend on one another:
+        // they go at once. Each waits for the others to end, so nothing made is dropped unseen.
+        let check = async {
+            if !self.skip_create_ami && !self.force_deregister {
+                self.prevalidate(cx, &client).await?;
+            }
+            Ok(())
+        };
+        let (checked, key, groups) = tokio::join!(
+            check,
+            self.key_pair(cx, &client),
+            self.security_groups(cx, &client)
+        );
+        checked?;
+        let (key_name, auth) = key?;
+        let groups = groups?;
         let instance = self
             .run_instance(cx, &client, &source, key_name.as_deref(), &groups)
             .await?;
