@@ -104,7 +104,7 @@ pub enum JournalError {
         source: std::io::Error,
     },
     #[error(
-        "{0:?} is not a run ID (a run's journal is named by its ID, as `kiln cleanup` lists them)"
+        "{0:?} is not a run ID (the value of a `kiln:run` tag, the name of a journal in the runs folder)"
     )]
     BadRun(String),
 }
