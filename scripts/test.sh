@@ -10,6 +10,8 @@ command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 # The registry's web console is tested in real headless Chromium, driven through chromedriver.
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
+# An amazon test traces the build's connect() calls to show none leaves loopback.
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -2,6 +2,7 @@
 
 mod args;
 mod build;
+mod cleanup;
 mod console;
 mod fmt;
 mod graph;
@@ -40,6 +41,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Publish, look up, channel and revoke images in the registry.
     Registry(registry::RegistryArgs),
+    /// Delete what killed runs left in the cloud, from their journals and tags.
+    Cleanup(cleanup::CleanupArgs),
 }
 
 /// Run the program on the process arguments and return the exit code.
@@ -62,6 +65,7 @@ pub fn main() -> i32 {
         Command::Graph(a) => graph::run(a, &argv, color),
         Command::Build(a) => build::run(a, &argv, color, cli.color.enabled_for_stdout()),
         Command::Registry(a) => registry::run(a),
+        Command::Cleanup(a) => cleanup::run(a),
     };
     match result {
         Ok(code) => code,

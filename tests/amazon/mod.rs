@@ -288,31 +288,9 @@ fn amazon_a_failing_provisioner_leaves_nothing_running_and_fails_the_build() {
 #[test]
 fn amazon_an_interrupt_during_provisioning_still_cleans_up() {
     let rig = Rig::start();
-    let shared = rig.sshd.shared_dir();
-    let marker = shared.join("provisioning");
-    let template = seed_with(
-        "      \"sudo apt-get update\",\n",
-        &format!(
-            "      \"sudo apt-get update\",\n      \"touch {}\",\n      \"sleep 30\",\n",
-            marker.display()
-        ),
-    );
+    let (template, marker) = seed_that_holds(&rig);
     let test = rig.env(Test::new()).write("t.pkr.hcl", template);
-    let mut child = Command::new(kiln_bin())
-        .args(["build", "-color=false", "t.pkr.hcl"])
-        .current_dir(test.dir())
-        .env("NO_COLOR", "1")
-        .env("KILN_HOME", test.dir().join(".kiln"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
-        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kiln starts");
+    let mut child = start_build(&rig, &test, "t.pkr.hcl");
     wait_for(&marker, &mut child);
     // SAFETY: kill(2) on the child's own pid.
     let pid = i32::try_from(child.id()).expect("a pid");
@@ -435,6 +413,307 @@ fn amazon_throttled_calls_are_retried_and_the_build_succeeds() {
     assert_eq!(ec2.own_images().len(), 1);
     ec2.assert_clean();
     eprintln!("EC2 calls of the seed build: {calls:?}");
+}
+
+#[test]
+fn amazon_publishing_checks_that_each_ami_exists_before_registering_it() {
+    let rig = Rig::start();
+    // Between the build and the publish step, the AMI goes: moto's query API, called directly.
+    let template = seed_with(
+        "  post-processor \"hcp-packer-publish\" {\n",
+        r#"  post-processor "shell-local" {
+    inline = [
+      "auth='Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0'",
+      "for id in $(curl -s -H \"$auth\" -d 'Action=DescribeImages&Owner.1=self&Version=2016-11-15' $AWS_ENDPOINT_URL/ | grep -o '<imageId>ami-[0-9a-f]*' | cut -d'>' -f2); do curl -s -H \"$auth\" -d \"Action=DeregisterImage&ImageId=$id&Version=2016-11-15\" $AWS_ENDPOINT_URL/ >/dev/null; echo deregistered $id; done"
+    ]
+  }
+
+  post-processor "hcp-packer-publish" {
+"#,
+    );
+    let test = rig.env(Test::new()).write("t.pkr.hcl", template);
+    let out = build(&test, 1);
+    assert!(out.stdout.contains("deregistered ami-"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("not publishing: EC2 has no available AMI ami-"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(rig.moto.ec2("us-east-1").own_images(), Vec::new());
+    assert_eq!(
+        registry_builds(&test),
+        [("amazon-ebs.my-ami".to_string(), "FAILED".to_string())]
+    );
+}
+
+#[test]
+fn amazon_encrypt_boot_replaces_the_ami_with_an_encrypted_copy() {
+    let rig = Rig::start();
+    let template = seed_with(
+        "  region        = \"us-east-1\"\n",
+        "  region        = \"us-east-1\"\n  encrypt_boot  = true\n",
+    );
+    let test = rig.env(Test::new()).write("t.pkr.hcl", template);
+    let out = build(&test, 0);
+    let plain = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("    amazon-ebs.my-ami: AMI: "))
+        .unwrap_or_else(|| panic!("the plain AMI's ID in:\n{}", out.stdout))
+        .to_string();
+    let images = rig.moto.ec2("us-east-1").own_images();
+    assert_eq!(
+        images.len(),
+        1,
+        "only the encrypted AMI is left: {images:?}"
+    );
+    let (_, encrypted, state) = &images[0];
+    assert_ne!(*encrypted, plain);
+    assert_eq!(state, "available");
+    assert!(
+        out.stdout.contains(&format!("us-east-1: {encrypted}")),
+        "the artifact is the encrypted AMI:\n{}",
+        out.stdout
+    );
+    assert_eq!(registry_image(&test, "us-east-1"), *encrypted);
+}
+
+/// `kiln build -color=false FILE` started in the test's folder against the rig, not waited for.
+fn start_build(rig: &Rig, test: &Test, file: &str) -> std::process::Child {
+    Command::new(kiln_bin())
+        .args(["build", "-color=false", file])
+        .current_dir(test.dir())
+        .env("NO_COLOR", "1")
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
+        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiln starts")
+}
+
+/// The seed, holding in its provisioner (after leaving a marker) until killed.
+fn seed_that_holds(rig: &Rig) -> (String, std::path::PathBuf) {
+    let marker = rig.sshd.shared_dir().join("provisioning");
+    let template = seed_with(
+        "      \"sudo apt-get update\",\n",
+        &format!(
+            "      \"sudo apt-get update\",\n      \"touch {}\",\n      \"sleep 30\",\n",
+            marker.display()
+        ),
+    );
+    (template, marker)
+}
+
+/// Start the holding seed and SIGKILL kiln once it provisions: nothing of kiln runs after.
+fn kill_during_provisioning(rig: &Rig, test: &Test, file: &str) {
+    let (template, marker) = seed_that_holds(rig);
+    std::fs::write(test.dir().join(file), template).expect("the template");
+    let mut child = start_build(rig, test, file);
+    wait_for(&marker, &mut child);
+    child.kill().expect("SIGKILL kiln");
+    let out = child.wait_with_output().expect("kiln ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("Terminating the source AWS instance"),
+        "a killed kiln cleans nothing up itself:\n{stdout}"
+    );
+}
+
+/// `kiln cleanup ARGS` in the test's folder, credentials from the environment; the endpoint
+/// from the environment only when `endpoint` (else the journal must say it).
+fn cleanup(rig: &Rig, test: &Test, args: &[&str], endpoint: bool) -> Output {
+    let mut command = Command::new(kiln_bin());
+    command
+        .arg("cleanup")
+        .args(args)
+        .current_dir(test.dir())
+        .env("NO_COLOR", "1")
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_EC2")
+        .stdin(Stdio::null());
+    if endpoint {
+        command.env("AWS_ENDPOINT_URL", rig.moto.endpoint());
+    }
+    let out = command.output().expect("kiln cleanup runs");
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        dir: test.dir().to_path_buf(),
+    }
+}
+
+/// The journal records of every run in the test's KILN_HOME.
+fn journal_records(test: &Test) -> Vec<serde_json::Value> {
+    let dir = test.dir().join(".kiln/runs");
+    let mut records = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the journal folder") {
+        let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a journal");
+        records.extend(text.lines().map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        }));
+    }
+    records
+}
+
+#[test]
+fn amazon_cleanup_deletes_what_a_killed_run_left_and_keeps_finished_amis() {
+    let rig = Rig::start();
+    // Another release: the killed run's build must not be skipped as done already.
+    let kept = seed_with("my-custom-ami-{{timestamp}}", "kept-{{timestamp}}")
+        .replace("\"my-release\"", "\"kept-release\"");
+    let test = rig.env(Test::new()).write("kept.pkr.hcl", kept);
+    let out = test.run_unchecked_with(&["build", "-color=false", "kept.pkr.hcl"]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let ec2 = rig.moto.ec2("us-east-1");
+    let finished = ec2.own_images();
+    assert_eq!(finished.len(), 1, "{finished:?}");
+
+    kill_during_provisioning(&rig, &test, "t.pkr.hcl");
+    let live = ec2.live_instances();
+    assert_eq!(live.len(), 1, "the killed run left its instance: {live:?}");
+    let keys = ec2.key_pairs();
+    let groups = ec2.security_groups();
+    assert_eq!((keys.len(), groups.len()), (1, 1), "{keys:?} {groups:?}");
+    // Every one of them is in the journal, with where it lives and never a credential.
+    let records = journal_records(&test);
+    for id in [&live[0].0, &keys[0]] {
+        let record = records
+            .iter()
+            .find(|r| r["op"] == "created" && r["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} in the journal: {records:?}"));
+        assert_eq!(record["region"], "us-east-1");
+        assert_eq!(record["endpoint"], rig.moto.endpoint().as_str());
+    }
+    let text = serde_json::to_string(&records).expect("records");
+    assert!(
+        !text.contains("testing"),
+        "no credential in the journal: {text}"
+    );
+
+    // No endpoint in the environment: the journal says where the resources are.
+    let out = cleanup(&rig, &test, &[], false);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    for line in [
+        format!("Deleted instance {} in us-east-1", live[0].0),
+        format!("Deleted key pair {} in us-east-1", keys[0]),
+        "Deleted security group sg-".to_string(),
+    ] {
+        assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
+    }
+    ec2.assert_clean();
+    assert_eq!(ec2.own_images(), finished, "the finished AMI is kept");
+    let records = journal_records(&test);
+    assert_eq!(
+        records.iter().filter(|r| r["op"] == "done").count(),
+        1,
+        "the killed run's journal is marked done: {records:?}"
+    );
+    let again = cleanup(&rig, &test, &[], false);
+    assert_eq!(again.status, 0, "{}", again.stderr);
+    assert_eq!(again.stdout, "Nothing to clean up.\n");
+}
+
+#[test]
+fn amazon_cleanup_by_region_finds_a_killed_runs_resources_by_tag_alone() {
+    let rig = Rig::start();
+    let test = rig.env(Test::new());
+    kill_during_provisioning(&rig, &test, "t.pkr.hcl");
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.live_instances().len(), 1);
+    std::fs::remove_dir_all(test.dir().join(".kiln/runs")).expect("the journals deleted");
+    // Without a journal and without a region there is nothing to go on.
+    let out = cleanup(&rig, &test, &[], true);
+    assert_eq!(out.stdout, "Nothing to clean up.\n");
+    assert_eq!(ec2.live_instances().len(), 1);
+    let out = cleanup(&rig, &test, &["-region", "us-east-1"], true);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("Deleted "))
+            .count(),
+        3,
+        "instance, key pair and security group:\n{}",
+        out.stdout
+    );
+    ec2.assert_clean();
+    // A run named that has neither journal nor a region to search is a clear error.
+    let out = cleanup(&rig, &test, &["0b6c1f0e-8c1d-4f7e-9a53-1c2d3e4f5a6b"], true);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr
+            .contains("there is no journal of run 0b6c1f0e-8c1d-4f7e-9a53-1c2d3e4f5a6b"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn amazon_a_seed_build_opens_no_socket_beyond_loopback() {
+    let rig = Rig::start();
+    let test = rig.env(Test::new()).write("t.pkr.hcl", seed());
+    let trace = test.dir().join("connect.trace");
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=connect", "-o"])
+        .arg(&trace)
+        .arg(kiln_bin())
+        .args(["build", "-color=false", "t.pkr.hcl"])
+        .current_dir(test.dir())
+        .env("NO_COLOR", "1")
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
+        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("strace runs (scripts/test.sh installs it)");
+    assert!(status.success(), "the traced build failed");
+    let trace = std::fs::read_to_string(&trace).expect("the trace");
+    let connects: Vec<&str> = trace.lines().filter(|l| l.contains("connect(")).collect();
+    let outside: Vec<&&str> = connects.iter().filter(|l| !is_local_connect(l)).collect();
+    assert!(
+        outside.is_empty(),
+        "connections beyond loopback: {outside:#?}"
+    );
+    // The trace saw the build's connections: to moto and to sshd.
+    for port in [rig.moto.port, rig.sshd.port] {
+        let seen = format!("sin_port=htons({port})");
+        assert!(
+            connects.iter().any(|l| l.contains(&seen)),
+            "no connect to port {port} in:\n{trace}"
+        );
+    }
+}
+
+/// A `connect` strace line to a Unix socket, to 127.0.0.0/8 or ::1, or a UDP disconnect.
+fn is_local_connect(line: &str) -> bool {
+    if line.contains("sa_family=AF_UNIX") || line.contains("sa_family=AF_UNSPEC") {
+        return true;
+    }
+    if line.contains("sa_family=AF_INET,") {
+        return line.contains("sin_addr=inet_addr(\"127.");
+    }
+    if line.contains("sa_family=AF_INET6,") {
+        return line.contains("inet_pton(AF_INET6, \"::1\"")
+            || line.contains("inet_pton(AF_INET6, \"::ffff:127.");
+    }
+    false
 }
 
 /// When the run's `event` of `node` happened (`at_ms` in the NDJSON events).

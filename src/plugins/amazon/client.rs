@@ -40,7 +40,7 @@ pub(crate) use access_of;
 pub const RUN_TAG: &str = "kiln:run";
 
 /// The EC2 endpoint: the template's, else the environment's; `None` for AWS itself.
-fn endpoint(access: &Access<'_>) -> Option<String> {
+pub fn endpoint(access: &Access<'_>) -> Option<String> {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     Some(access.custom_endpoint_ec2.to_string())
         .filter(|e| !e.is_empty())
@@ -54,6 +54,13 @@ pub async fn connect(
     access: &Access<'_>,
     region: &str,
 ) -> Result<Client, StepError> {
+    cx.add_secret(access.secret_key);
+    cx.add_secret(access.token);
+    connect_to(access, region).await
+}
+
+/// An EC2 client for `region`, outside a build (`kiln cleanup`).
+pub async fn connect_to(access: &Access<'_>, region: &str) -> Result<Client, StepError> {
     use aws_config::{BehaviorVersion, Region};
     if region.is_empty() {
         return Err(StepError::new(
@@ -70,8 +77,6 @@ pub async fn connect(
             "kiln reaches EC2 only through an http:// endpoint so far (it is built without TLS), not {endpoint}"
         )));
     }
-    cx.add_secret(access.secret_key);
-    cx.add_secret(access.token);
     let attempts = if access.max_retries > 0 {
         u32::try_from(access.max_retries + 1).unwrap_or(u32::MAX)
     } else {
@@ -220,13 +225,27 @@ impl Polling {
         &self,
         cx: &StepContext<'_>,
         what: &str,
-        mut check: F,
+        check: F,
     ) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, StepError>>,
     {
         cx.activity(&format!("waiting for {what}"));
+        self.poll(cx.cancel, what, check).await
+    }
+
+    /// [`Polling::wait`] outside a step: cancelled by `cancel`.
+    pub async fn poll<T, F, Fut>(
+        &self,
+        cancel: &tokio_util::sync::CancellationToken,
+        what: &str,
+        mut check: F,
+    ) -> Result<T, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, StepError>>,
+    {
         let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {
@@ -245,7 +264,7 @@ impl Polling {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.delay(attempt)) => {}
-                _ = cx.cancel.cancelled() => return Err(StepError::cancelled()),
+                _ = cancel.cancelled() => return Err(StepError::cancelled()),
             }
             attempt += 1;
         }

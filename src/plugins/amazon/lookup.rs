@@ -118,6 +118,48 @@ fn describe(filter: &AmiFilter) -> String {
         .join(", ")
 }
 
+/// Before images are registered: each AMI of `images` (provider `aws`) exists and is available
+/// in its region, asked with `access` (a publish step's `cloud_provider_config` credentials,
+/// else the environment's chain). A missing image is an error that names it.
+pub async fn check_published(
+    cx: &crate::plugins::sdk::StepContext<'_>,
+    access: &super::client::Access<'_>,
+    images: &[crate::plugins::sdk::ArtifactImage],
+) -> Result<(), StepError> {
+    let mut missing = Vec::new();
+    for image in images.iter().filter(|i| i.provider == "aws") {
+        let client = super::client::connect(cx, access, &image.region).await?;
+        let out = client.describe_images().image_ids(&image.id).send().await;
+        let available = match out {
+            Ok(out) => out
+                .images()
+                .iter()
+                .any(|i| i.state().is_some_and(|s| s.as_str() == "available")),
+            Err(e)
+                if super::client::error_code(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) =>
+            {
+                false
+            }
+            Err(e) => {
+                return Err(api_error(
+                    &format!("check that AMI {} exists in {}", image.id, image.region),
+                    e,
+                ))
+            }
+        };
+        if !available {
+            missing.push(format!("{} in {}", image.id, image.region));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StepError::new(format!(
+        "not publishing: EC2 has no available AMI {}",
+        missing.join(", ")
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::filter_name;

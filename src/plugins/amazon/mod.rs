@@ -2,10 +2,11 @@
 //! settings they share.
 
 pub mod ami;
+pub mod cleanup;
 pub mod client;
 pub mod common;
 pub mod ebs;
 pub mod lookup;
-mod run;
+pub mod run;
 mod session;
 pub mod types;

@@ -11,6 +11,7 @@ use super::session::{MadeImage, Session};
 use super::types::BlockDevice;
 use crate::functions::gotime::wait_duration;
 use crate::plugins::remote::ssh;
+use crate::plugins::sdk::journal::{Op, Record};
 use crate::plugins::sdk::{generated, Artifact, ArtifactImage, StepContext, StepError};
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification, InstanceStateName,
@@ -19,6 +20,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// The plugin family in the run journal.
+pub const PLUGIN: &str = "amazon";
 
 /// Packer's builder ID for amazon-ebs artifacts.
 pub const BUILDER_ID: &str = "mitchellh.amazonebs";
@@ -42,6 +46,29 @@ impl Config {
         let c = client::connect(cx, &client::access_of!(self), region).await?;
         self.state(session, |s| s.clients.insert(region.to_string(), c.clone()));
         Ok(c)
+    }
+
+    /// Write what happened to a resource into the run's journal. A resource's creation must be
+    /// on disk before the step goes on; a deletion that cannot be written is only said (the
+    /// next `kiln cleanup` finds the resource gone).
+    fn journal(
+        &self,
+        cx: &StepContext<'_>,
+        op: Op,
+        kind: &str,
+        id: &str,
+        region: &str,
+    ) -> Result<(), StepError> {
+        let mut record = Record::resource(op, PLUGIN, kind, id, region);
+        record.endpoint = client::endpoint(&client::access_of!(self)).unwrap_or_default();
+        record.profile = self.profile.clone();
+        record.build = cx.target().to_string();
+        let written = cx.journal(&record);
+        if let (Op::Deleted, Err(e)) = (op, &written) {
+            cx.error(&e.message());
+            return Ok(());
+        }
+        written
     }
 
     fn polling(&self) -> Polling {
@@ -89,11 +116,22 @@ impl Config {
                 found
             }
         };
-        if !self.skip_create_ami && !self.force_deregister {
-            self.prevalidate(cx, &client).await?;
-        }
-        let (key_name, auth) = self.key_pair(cx, &client).await?;
-        let groups = self.security_groups(cx, &client).await?;
+        // The name check, the key pair and the security group do not depend on one another:
+        // they go at once. Each waits for the others to end, so nothing made is dropped unseen.
+        let check = async {
+            if !self.skip_create_ami && !self.force_deregister {
+                self.prevalidate(cx, &client).await?;
+            }
+            Ok(())
+        };
+        let (checked, key, groups) = tokio::join!(
+            check,
+            self.key_pair(cx, &client),
+            self.security_groups(cx, &client)
+        );
+        checked?;
+        let (key_name, auth) = key?;
+        let groups = groups?;
         let instance = self
             .run_instance(cx, &client, &source, key_name.as_deref(), &groups)
             .await?;
@@ -201,6 +239,7 @@ impl Config {
             .await
             .map_err(|e| api_error("create the temporary key pair", e))?;
         self.state(cx.session()?, |s| s.key_pair = Some(name.clone()));
+        self.journal(cx, Op::Created, KEY_PAIR, &name, &self.region)?;
         let text = out.key_material().unwrap_or_default().to_string();
         register_key(cx, &text);
         if text.is_empty() {
@@ -246,6 +285,7 @@ impl Config {
             .map_err(|e| api_error("create the temporary security group", e))?;
         let id = out.group_id().unwrap_or_default().to_string();
         self.state(cx.session()?, |s| s.security_group = Some(id.clone()));
+        self.journal(cx, Op::Created, SECURITY_GROUP, &id, &self.region)?;
         cx.message(&format!("Security group ID: {id}"));
         let port = i32::from(self.ssh_port());
         let cidrs = if self.temporary_security_group_source_cidrs.is_empty() {
@@ -363,6 +403,7 @@ impl Config {
             .ok_or_else(|| StepError::new("RunInstances returned no instance"))?
             .to_string();
         self.state(cx.session()?, |s| s.instance = Some(id.clone()));
+        self.journal(cx, Op::Created, INSTANCE, &id, &self.region)?;
         cx.message(&format!("Instance ID: {id}"));
         cx.say(&format!("Waiting for instance ({id}) to become ready..."));
         let id = id.as_str();
@@ -504,14 +545,20 @@ impl Config {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let s = sessions.entry(session).or_default();
+        let mut done = None;
         if let Some(image) = s.images.get_mut(region) {
             image.done = true;
+            done = Some(image.id.clone());
         }
         let source = s.source.as_ref().map(|f| f.id.clone()).unwrap_or_default();
         let artifact = self.artifact(&source, &s.finished());
         cx.host
             .launched(session, cx.host.generated(session), artifact);
-        Ok(())
+        drop(sessions);
+        match done {
+            Some(id) => self.journal(cx, Op::Finished, IMAGE, &id, region),
+            None => Ok(()),
+        }
     }
 
     /// Stop the instance, create the AMI and wait until it is available.
@@ -566,7 +613,10 @@ impl Config {
                 Err(e) => Err(e),
             };
             match deleted {
-                Ok(()) => cx.message(&format!("Deregistered AMI {id} in {r}")),
+                Ok(()) => {
+                    cx.message(&format!("Deregistered AMI {id} in {r}"));
+                    self.journal(cx, Op::Deleted, IMAGE, id, r)?;
+                }
                 Err(e) => {
                     cx.error(&e.message());
                     left.push(format!("AMI {id} in {r}"));
@@ -656,11 +706,84 @@ impl Config {
                 },
             )
         });
+        self.journal(cx, Op::Created, IMAGE, &ami, region)?;
         cx.message(&format!("AMI: {ami}"));
         cx.say("Waiting for AMI to become ready...");
-        let snapshots = self.wait_available(cx, &client, &ami).await?;
+        let mut snapshots = self.wait_available(cx, &client, &ami).await?;
+        let mut ami = ami;
+        if self.encrypt_boot == Some(true) {
+            match self.encrypt(cx, &client, &ami).await {
+                Ok(done) => (ami, snapshots) = done,
+                Err(e) => {
+                    // The session now tracks the encrypted copy: the plain AMI goes here.
+                    if deregister_with_snapshots(&client, &ami).await.is_ok() {
+                        self.journal(cx, Op::Deleted, IMAGE, &ami, region)?;
+                    }
+                    return Err(e);
+                }
+            }
+        }
         self.share_and_tag(cx, &client, &ami, &snapshots).await?;
         self.finished(cx, region)
+    }
+
+    /// `encrypt_boot`: copy the fresh AMI within its region, encrypted (with `kms_key_id`, or
+    /// the region's `region_kms_key_ids` entry, else the account's default key), and deregister
+    /// the unencrypted one, as Packer's encrypt step does. The encrypted AMI and its snapshots.
+    async fn encrypt(
+        &self,
+        cx: &StepContext<'_>,
+        client: &Client,
+        plain: &str,
+    ) -> Result<(String, Vec<String>), StepError> {
+        let session = cx.session()?;
+        let region = self.region.as_str();
+        cx.say(&format!(
+            "Copying AMI {plain} to an encrypted AMI in {region}..."
+        ));
+        let mut request = client
+            .copy_image()
+            .source_region(region)
+            .source_image_id(plain)
+            .name(&self.ami_name)
+            .encrypted(true)
+            .tag_specifications(self.tags(cx, ResourceType::Image, &[]));
+        if !self.ami_description.is_empty() {
+            request = request.description(&self.ami_description);
+        }
+        let key = Some(self.kms_key_id.as_str())
+            .filter(|k| !k.is_empty())
+            .or_else(|| self.region_kms_key_ids.get(region).map(String::as_str))
+            .filter(|k| !k.is_empty());
+        if let Some(key) = key {
+            request = request.kms_key_id(key);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| api_error(&format!("copy AMI {plain} encrypted"), e))?;
+        let encrypted = out
+            .image_id()
+            .ok_or_else(|| StepError::new("CopyImage returned no image ID"))?
+            .to_string();
+        // The session's image in this region is the encrypted one from now on; the plain one
+        // stays in the journal until it is deregistered.
+        self.state(session, |s| {
+            s.images.insert(
+                region.to_string(),
+                MadeImage {
+                    id: encrypted.clone(),
+                    done: false,
+                },
+            )
+        });
+        self.journal(cx, Op::Created, IMAGE, &encrypted, region)?;
+        cx.message(&format!("Encrypted AMI: {encrypted}"));
+        let snapshots = self.wait_available(cx, client, &encrypted).await?;
+        cx.say(&format!("Deregistering the unencrypted AMI {plain}..."));
+        deregister_with_snapshots(client, plain).await?;
+        self.journal(cx, Op::Deleted, IMAGE, plain, region)?;
+        Ok((encrypted, snapshots))
     }
 
     /// Wait until `ami` is available; its snapshots.
@@ -824,6 +947,7 @@ impl Config {
                 },
             )
         });
+        self.journal(cx, Op::Created, IMAGE, &copy, to)?;
         cx.message(&format!("Copying to: {to} ({copy})"));
         let snapshots = self.wait_available(cx, &client, &copy).await?;
         let mut tags: BTreeMap<String, String> = self.tags.clone();
@@ -868,24 +992,26 @@ impl Config {
         };
         if let Some(id) = &instance {
             cx.say("Terminating the source AWS instance...");
-            if let Err(e) = self.terminate(cx, &client, id).await {
-                note(format!("instance {id}"), e);
+            match self.terminate(cx, &client, id).await {
+                Ok(()) => self.journal(cx, Op::Deleted, INSTANCE, id, &self.region)?,
+                Err(e) => note(format!("instance {id}"), e),
             }
         }
         if let Some(id) = &group {
             cx.say("Deleting temporary security group...");
-            if let Err(e) = self.delete_group(cx, &client, id).await {
-                note(format!("security group {id}"), e);
+            match self.delete_group(cx, &client, id).await {
+                Ok(()) => self.journal(cx, Op::Deleted, SECURITY_GROUP, id, &self.region)?,
+                Err(e) => note(format!("security group {id}"), e),
             }
         }
         if let Some(name) = &key_pair {
             cx.say("Deleting temporary keypair...");
-            let result = client.delete_key_pair().key_name(name).send().await;
-            if let Err(e) = result {
-                note(
+            match client.delete_key_pair().key_name(name).send().await {
+                Ok(_) => self.journal(cx, Op::Deleted, KEY_PAIR, name, &self.region)?,
+                Err(e) => note(
                     format!("key pair {name}"),
                     api_error(&format!("delete key pair {name}"), e),
-                );
+                ),
             }
         }
         if failed {
@@ -896,7 +1022,10 @@ impl Config {
                     Err(e) => Err(e),
                 };
                 match result {
-                    Ok(()) => cx.message(&format!("Deregistered AMI {} in {region}", image.id)),
+                    Ok(()) => {
+                        cx.message(&format!("Deregistered AMI {} in {region}", image.id));
+                        self.journal(cx, Op::Deleted, IMAGE, &image.id, region)?;
+                    }
                     Err(e) => note(format!("AMI {} in {region}", image.id), e),
                 }
             }
@@ -964,6 +1093,12 @@ impl Config {
     }
 }
 
+/// The kinds of resource in the run journal.
+pub const INSTANCE: &str = "instance";
+pub const KEY_PAIR: &str = "key_pair";
+pub const SECURITY_GROUP: &str = "security_group";
+pub const IMAGE: &str = "image";
+
 /// An instance as the steps need it.
 #[derive(Clone, Debug)]
 struct Instance {
@@ -1030,7 +1165,7 @@ async fn deregister(
 }
 
 /// Deregister `ami` and delete the snapshots it has.
-async fn deregister_with_snapshots(client: &Client, ami: &str) -> Result<(), StepError> {
+pub(super) async fn deregister_with_snapshots(client: &Client, ami: &str) -> Result<(), StepError> {
     let snapshots = match client.describe_images().image_ids(ami).send().await {
         Ok(out) => out.images().first().map(snapshots_of).unwrap_or_default(),
         Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) => return Ok(()),

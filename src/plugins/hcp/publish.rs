@@ -3,6 +3,8 @@
 
 use crate::body::BodyValue;
 use crate::diagnostic::Diagnostic;
+use crate::plugins::amazon::client::Access;
+use crate::plugins::amazon::lookup::check_published;
 use crate::plugins::check::Checker;
 use crate::plugins::sdk::{Artifact, Publication, ReleaseTarget, StepContext, StepFuture};
 use crate::registry::names;
@@ -139,6 +141,21 @@ impl crate::plugins::sdk::PostProcessor for Config {
         Box::pin(async move {
             let target = self.publishes().unwrap_or_default();
             let path = target.path();
+            let aws = self
+                .cloud_provider_config
+                .as_ref()
+                .and_then(|c| c.aws.clone())
+                .unwrap_or_default();
+            let access = Access {
+                access_key: &aws.access_key,
+                secret_key: &aws.secret_key,
+                token: &aws.token,
+                profile: &aws.profile,
+                custom_endpoint_ec2: "",
+                max_retries: 0,
+            };
+            // The images must exist where the artifact says before the registry points at them.
+            check_published(&cx, &access, &input.images).await?;
             let publication = Publication {
                 target,
                 channels: self.channel.iter().cloned().collect(),

@@ -153,6 +153,13 @@ impl<'a> StepContext<'a> {
         self.host.run_uuid().to_string()
     }
 
+    /// Write `record` to the run's journal, fsynced, before the step goes on.
+    pub fn journal(&self, record: &super::journal::Record) -> Result<(), StepError> {
+        super::journal::Journal::of(self.host.run_uuid())
+            .and_then(|j| j.append(record))
+            .map_err(|e| StepError::new(e.to_string()))
+    }
+
     /// Say `Pausing <d> <why>...` and wait that long, unless the step is cancelled first.
     pub async fn pause(&self, d: std::time::Duration, why: &str) -> Result<(), StepError> {
         let d_text = super::duration::human(d);

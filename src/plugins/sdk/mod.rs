@@ -6,6 +6,7 @@ pub mod context;
 pub mod duration;
 pub mod error;
 pub mod generated;
+pub mod journal;
 pub mod plugin;
 pub mod registry;
 
