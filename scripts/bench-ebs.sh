@@ -8,7 +8,7 @@
 # commands were recorded by the rig's fake sudo, and moto holds the AMI in all four regions.
 #
 # Usage: scripts/bench-ebs.sh          (RUNS per tool, default 5)
-# Environment: KILN (default target/release/kiln), PACKER (default packer), RUNS; KEEP=1 keeps the
+# Environment: KILN (default target/measure/kiln, `cargo build --profile measure --bin kiln`), PACKER (default packer), RUNS; KEEP=1 keeps the
 # scratch folder (template, logs, events, moto recordings) and prints where.
 # Prints a markdown table: median wall for each tool, the ratio, EC2 calls per run (moto's
 # recorder), and kiln's median per-step durations from its NDJSON events.
@@ -18,11 +18,11 @@ root=$PWD
 . scripts/rig.sh
 
 RUNS="${RUNS:-5}"
-kiln="${KILN:-target/release/kiln}"
+kiln="${KILN:-target/measure/kiln}"
 case "$kiln" in /*) ;; */*) kiln="$root/$kiln" ;; *) kiln="$(command -v "$kiln" || echo "$kiln")" ;; esac
 packer="$(command -v "${PACKER:-packer}" || true)"
 for tool in "$kiln" "$packer"; do
-  [ -x "$tool" ] || { echo "bench-ebs: not found: ${tool:-packer} (cargo build --release; apt-get install packer)" >&2; exit 1; }
+  [ -x "$tool" ] || { echo "bench-ebs: not found: ${tool:-packer} (cargo build --profile measure --bin kiln; apt-get install packer)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)

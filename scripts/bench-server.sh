@@ -16,9 +16,9 @@ command -v wrk >/dev/null || {
   if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
   else echo "wrk is needed (apt-get install wrk)" >&2; exit 1; fi
 }
-cargo build --release --quiet --bin kiln --example bare_axum
-kiln=target/release/kiln
-bare=target/release/examples/bare_axum
+cargo build --profile measure --quiet --bin kiln --example bare_axum
+kiln=target/measure/kiln
+bare=target/measure/examples/bare_axum
 
 work=$(mktemp -d)
 pids=()
