@@ -36,6 +36,9 @@ pub struct SqliteStore {
 struct Inner {
     conn: Connection,
     cache: cache::LookupCache,
+    /// Live tokens by hash, valid while the database's `data_version` is `.0`: every request to
+    /// a server authenticates, and a revocation or new token anywhere changes the version.
+    tokens: (i64, std::collections::HashMap<String, crate::registry::auth::Token>),
 }
 
 impl SqliteStore {
@@ -79,6 +82,7 @@ impl SqliteStore {
             inner: Mutex::new(Inner {
                 conn,
                 cache: cache::LookupCache::default(),
+                tokens: (i64::MIN, std::collections::HashMap::new()),
             }),
         }
     }
@@ -131,6 +135,7 @@ impl SqliteStore {
         let mut inner = self.lock();
         // This connection's own commits do not change its `data_version`.
         inner.cache.clear();
+        inner.tokens.1.clear();
         let tx = inner
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -340,6 +345,41 @@ mod tests {
             component: None,
         };
         store.image(&query).expect("lookup").external_id
+    }
+
+    #[test]
+    fn a_cached_token_is_refused_once_another_connection_revokes_it() {
+        use crate::registry::auth::{NewToken, Scope, Tokens};
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-registry-tokens-{}-{}",
+            std::process::id(),
+            ulid::Ulid::generate()
+        ));
+        let path = dir.join("registry.db");
+        let server = SqliteStore::open(&path).expect("opens");
+        let cli = SqliteStore::open(&path).expect("opens again");
+        let created = cli
+            .create_token(&NewToken {
+                scope: Some(Scope::Read),
+                ..NewToken::default()
+            })
+            .expect("a token");
+        for _ in 0..3 {
+            assert!(server.authenticate(&created.secret).expect("reads").is_some());
+        }
+        cli.revoke_token(&created.token.id).expect("revokes");
+        assert_eq!(server.authenticate(&created.secret).expect("reads"), None);
+        // A token created elsewhere is accepted at once, and one revoked here is refused at once.
+        let second = cli
+            .create_token(&NewToken {
+                scope: Some(Scope::Admin),
+                ..NewToken::default()
+            })
+            .expect("a token");
+        assert!(server.authenticate(&second.secret).expect("reads").is_some());
+        server.revoke_token(&second.token.id).expect("revokes");
+        assert_eq!(server.authenticate(&second.secret).expect("reads"), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

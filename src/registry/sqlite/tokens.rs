@@ -90,16 +90,31 @@ impl Tokens for SqliteStore {
 
     fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
         let hash = auth::hash(secret);
-        self.read(|tx, now| {
-            let token = tx
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"))?
-                .query_row([&hash], token_row)
-                .optional()?;
-            Ok(
-                token
-                    .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e.0 > now.0)),
-            )
-        })
+        let now = Timestamp::now();
+        let live = |t: &Token| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e.0 > now.0);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let version: i64 = inner
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if inner.tokens.0 != version {
+            inner.tokens = (version, Default::default());
+        }
+        if let Some(hit) = inner.tokens.1.get(&hash) {
+            return Ok(Some(hit.clone()).filter(live));
+        }
+        let token = inner
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"))?
+            .query_row([&hash], token_row)
+            .optional()?
+            .filter(live);
+        // Only live tokens are kept, so unknown secrets cannot grow the map.
+        if let Some(t) = &token {
+            inner.tokens.1.insert(hash, t.clone());
+        }
+        Ok(token)
     }
 
     fn audit(&self, entry: &AuditEntry) -> Result<()> {
