@@ -38,7 +38,10 @@ struct Inner {
     cache: cache::LookupCache,
     /// Live tokens by hash, valid while the database's `data_version` is `.0`: every request to
     /// a server authenticates, and a revocation or new token anywhere changes the version.
-    tokens: (i64, std::collections::HashMap<String, crate::registry::auth::Token>),
+    tokens: (
+        i64,
+        std::collections::HashMap<String, crate::registry::auth::Token>,
+    ),
 }
 
 impl SqliteStore {
@@ -365,7 +368,10 @@ mod tests {
             })
             .expect("a token");
         for _ in 0..3 {
-            assert!(server.authenticate(&created.secret).expect("reads").is_some());
+            assert!(server
+                .authenticate(&created.secret)
+                .expect("reads")
+                .is_some());
         }
         cli.revoke_token(&created.token.id).expect("revokes");
         assert_eq!(server.authenticate(&created.secret).expect("reads"), None);
@@ -376,7 +382,10 @@ mod tests {
                 ..NewToken::default()
             })
             .expect("a token");
-        assert!(server.authenticate(&second.secret).expect("reads").is_some());
+        assert!(server
+            .authenticate(&second.secret)
+            .expect("reads")
+            .is_some());
         server.revoke_token(&second.token.id).expect("revokes");
         assert_eq!(server.authenticate(&second.secret).expect("reads"), None);
         let _ = std::fs::remove_dir_all(&dir);
