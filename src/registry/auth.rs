@@ -112,6 +112,11 @@ pub trait Tokens: Send + Sync {
     fn revoke_token(&self, id: &str) -> Result<Token>;
     /// The live (unexpired, unrevoked) token with this secret.
     fn authenticate(&self, secret: &str) -> Result<Option<Token>>;
+    /// [`Tokens::authenticate`]'s live token when it is at hand without waiting; `None` when it
+    /// is not (which says nothing about the token).
+    fn token_at_hand(&self, _secret: &str) -> Option<Token> {
+        None
+    }
     /// Record a write.
     fn audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, newest last; at most `limit` entries, the newest ones.

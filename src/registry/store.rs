@@ -54,6 +54,11 @@ pub trait Store: Send + Sync {
     fn release(&self, bucket: &str, product: &str, release: &str) -> Result<Release>;
     /// The one image a query names (Revoked when the release is revoked).
     fn image(&self, query: &ImageQuery) -> Result<ImageRecord>;
+    /// [`Store::image`]'s answer when it is at hand without waiting (cached, and nothing holds
+    /// the store), so a server can answer it on its async threads; `None` otherwise.
+    fn image_at_hand(&self, _query: &ImageQuery) -> Option<ImageRecord> {
+        None
+    }
     /// Every image with this external ID, sorted.
     fn search(&self, external_id: &str) -> Result<Vec<ImageRecord>>;
 

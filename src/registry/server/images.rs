@@ -100,7 +100,10 @@ async fn lookup(
 ) -> ApiResult<Lookup> {
     r.allow(&caller, Scope::Read, Some(&q.bucket)).await?;
     let q = q.query()?;
-    let found = r.call(move |s| s.image(&q)).await?;
+    let found = match r.store.image_at_hand(&q) {
+        Some(hit) => hit,
+        None => r.call(move |s| s.image(&q)).await?,
+    };
     Ok(Json(Lookup {
         id: found.external_id,
         release: found.release,

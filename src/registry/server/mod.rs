@@ -137,10 +137,15 @@ impl Registry {
             .filter(|s| !s.is_empty())
             .ok_or_else(ApiError::unauthorized)?
             .to_string();
-        let tokens = self.tokens.clone();
-        let token = blocking(move || tokens.authenticate(&secret))
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let token = match self.tokens.token_at_hand(&secret) {
+            Some(t) => t,
+            None => {
+                let tokens = self.tokens.clone();
+                blocking(move || tokens.authenticate(&secret))
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?
+            }
+        };
         self.limiter
             .take(&token.id)
             .map_err(ApiError::rate_limited)?;

@@ -116,6 +116,15 @@ impl SqliteStore {
         Ok(SqliteStore::from_connection(conn))
     }
 
+    /// The connection, if nothing holds it now.
+    fn try_lock(&self) -> Option<MutexGuard<'_, Inner>> {
+        match self.inner.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic in another thread cannot leave the connection mid-transaction: the
         // transaction guard rolls back as it unwinds.
@@ -254,6 +263,13 @@ impl Store for SqliteStore {
             let id = read::release_id(tx, &product_id, bucket, product, release)?;
             read::release(tx, &id, now)
         })
+    }
+
+    fn image_at_hand(&self, query: &ImageQuery) -> Option<ImageRecord> {
+        let mut guard = self.try_lock()?;
+        let inner = &mut *guard;
+        let version = data_version(&inner.conn)?;
+        inner.cache.get(query, version, Timestamp::now()).cloned()
     }
 
     fn image(&self, query: &ImageQuery) -> Result<ImageRecord> {
@@ -433,4 +449,11 @@ mod tests {
         assert_eq!(latest(&reader), "ami-2");
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// The connection's `data_version`: it changes when another connection commits.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
+        .ok()
 }

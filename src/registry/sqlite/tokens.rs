@@ -88,6 +88,21 @@ impl Tokens for SqliteStore {
         })
     }
 
+    fn token_at_hand(&self, secret: &str) -> Option<Token> {
+        let hash = auth::hash(secret);
+        let now = Timestamp::now();
+        let guard = self.try_lock()?;
+        if guard.tokens.0 != super::data_version(&guard.conn)? {
+            return None;
+        }
+        guard
+            .tokens
+            .1
+            .get(&hash)
+            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e.0 > now.0))
+            .cloned()
+    }
+
     fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
         let hash = auth::hash(secret);
         let now = Timestamp::now();
