@@ -332,6 +332,13 @@ impl Store for SqliteStore {
     }
 }
 
+/// The connection's `data_version`: it changes when another connection commits.
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.prepare_cached("PRAGMA data_version")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,11 +456,4 @@ mod tests {
         assert_eq!(latest(&reader), "ami-2");
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// The connection's `data_version`: it changes when another connection commits.
-fn data_version(conn: &Connection) -> Option<i64> {
-    conn.prepare_cached("PRAGMA data_version")
-        .and_then(|mut st| st.query_row([], |r| r.get(0)))
-        .ok()
 }
