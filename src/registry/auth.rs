@@ -56,6 +56,11 @@ pub struct Token {
 }
 
 impl Token {
+    /// Neither revoked nor expired at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e.0 > now.0)
+    }
+
     /// Whether it may act on `bucket` (`None`: an operation on no one bucket, such as listing
     /// buckets or managing tokens, which a bucket-limited token may not do unless reading).
     pub fn allows(&self, needed: Scope, bucket: Option<&str>) -> bool {

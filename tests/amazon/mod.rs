@@ -479,18 +479,25 @@ fn amazon_encrypt_boot_replaces_the_ami_with_an_encrypted_copy() {
     assert_eq!(registry_image(&test, "us-east-1"), *encrypted);
 }
 
+/// What a kiln run against the rig needs: local credentials, moto's endpoint, sshd for SSH.
+fn rig_env(rig: &Rig, test: &Test) -> Vec<(&'static str, String)> {
+    vec![
+        ("NO_COLOR", "1".into()),
+        ("KILN_HOME", test.dir().join(".kiln").display().to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL", rig.moto.endpoint().to_string()),
+        ("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port)),
+    ]
+}
+
 /// `kiln build -color=false FILE` started in the test's folder against the rig, not waited for.
 fn start_build(rig: &Rig, test: &Test, file: &str) -> std::process::Child {
     Command::new(kiln_bin())
         .args(["build", "-color=false", file])
         .current_dir(test.dir())
-        .env("NO_COLOR", "1")
-        .env("KILN_HOME", test.dir().join(".kiln"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
-        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
+        .envs(rig_env(rig, test))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -671,13 +678,7 @@ fn amazon_a_seed_build_opens_no_socket_beyond_loopback() {
         .arg(kiln_bin())
         .args(["build", "-color=false", "t.pkr.hcl"])
         .current_dir(test.dir())
-        .env("NO_COLOR", "1")
-        .env("KILN_HOME", test.dir().join(".kiln"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", rig.moto.endpoint())
-        .env("KILN_SSH_ENDPOINT", format!("127.0.0.1:{}", rig.sshd.port))
+        .envs(rig_env(&rig, &test))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -90,7 +90,7 @@ async fn image(
 ) -> ApiResult<ImageRecord> {
     r.allow(&caller, Scope::Read, Some(&q.bucket)).await?;
     let q = q.query()?;
-    Ok(Json(r.call(move |s| s.image(&q)).await?))
+    Ok(Json(r.image(q).await?))
 }
 
 async fn lookup(
@@ -100,10 +100,7 @@ async fn lookup(
 ) -> ApiResult<Lookup> {
     r.allow(&caller, Scope::Read, Some(&q.bucket)).await?;
     let q = q.query()?;
-    let found = match r.store.image_at_hand(&q) {
-        Some(hit) => hit,
-        None => r.call(move |s| s.image(&q)).await?,
-    };
+    let found = r.image(q).await?;
     Ok(Json(Lookup {
         id: found.external_id,
         release: found.release,

@@ -137,19 +137,35 @@ impl Registry {
             .filter(|s| !s.is_empty())
             .ok_or_else(ApiError::unauthorized)?
             .to_string();
-        let token = match self.tokens.token_at_hand(&secret) {
-            Some(t) => t,
-            None => {
-                let tokens = self.tokens.clone();
-                blocking(move || tokens.authenticate(&secret))
-                    .await?
-                    .ok_or_else(ApiError::unauthorized)?
-            }
-        };
+        let token = self
+            .token_for(secret)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         self.limiter
             .take(&token.id)
             .map_err(ApiError::rate_limited)?;
         Ok(token)
+    }
+
+    /// The live token whose secret this is: at once when the store has it at hand, else
+    /// through the blocking pool (the API's bearer tokens and the console's cookie alike).
+    async fn token_for(&self, secret: String) -> Result<Option<Token>, ApiError> {
+        if let Some(t) = self.tokens.token_at_hand(&secret) {
+            return Ok(Some(t));
+        }
+        let tokens = self.tokens.clone();
+        blocking(move || tokens.authenticate(&secret)).await
+    }
+
+    /// The image a query names: at once when the store has it cached, else from the store.
+    async fn image(
+        &self,
+        q: super::model::ImageQuery,
+    ) -> Result<super::model::ImageRecord, ApiError> {
+        if let Some(hit) = self.store.image_at_hand(&q) {
+            return Ok(hit);
+        }
+        self.call(move |s| s.image(&q)).await
     }
 
     /// The caller's token, if it may do `needed` on `bucket`.

@@ -268,7 +268,7 @@ impl Store for SqliteStore {
     fn image_at_hand(&self, query: &ImageQuery) -> Option<ImageRecord> {
         let mut guard = self.try_lock()?;
         let inner = &mut *guard;
-        let version = data_version(&inner.conn)?;
+        let version = data_version(&inner.conn).ok()?;
         inner.cache.get(query, version, Timestamp::now()).cloned()
     }
 
@@ -276,10 +276,7 @@ impl Store for SqliteStore {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let now = Timestamp::now();
-        let version: i64 = inner
-            .conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
+        let version = data_version(&inner.conn)?;
         if let Some(hit) = inner.cache.get(query, version, now) {
             return Ok(hit.clone());
         }
@@ -333,10 +330,9 @@ impl Store for SqliteStore {
 }
 
 /// The connection's `data_version`: it changes when another connection commits.
-fn data_version(conn: &Connection) -> Option<i64> {
-    conn.prepare_cached("PRAGMA data_version")
-        .and_then(|mut st| st.query_row([], |r| r.get(0)))
-        .ok()
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))
 }
 
 #[cfg(test)]

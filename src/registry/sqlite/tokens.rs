@@ -92,39 +92,35 @@ impl Tokens for SqliteStore {
         let hash = auth::hash(secret);
         let now = Timestamp::now();
         let guard = self.try_lock()?;
-        if guard.tokens.0 != super::data_version(&guard.conn)? {
+        if guard.tokens.0 != super::data_version(&guard.conn).ok()? {
             return None;
         }
         guard
             .tokens
             .1
             .get(&hash)
-            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e.0 > now.0))
+            .filter(|t| t.is_live(now))
             .cloned()
     }
 
     fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
         let hash = auth::hash(secret);
         let now = Timestamp::now();
-        let live = |t: &Token| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e.0 > now.0);
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let version: i64 = inner
-            .conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
+        let version = super::data_version(&inner.conn)?;
         if inner.tokens.0 != version {
             inner.tokens = (version, Default::default());
         }
         if let Some(hit) = inner.tokens.1.get(&hash) {
-            return Ok(Some(hit.clone()).filter(live));
+            return Ok(Some(hit.clone()).filter(|t| t.is_live(now)));
         }
         let token = inner
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"))?
             .query_row([&hash], token_row)
             .optional()?
-            .filter(live);
+            .filter(|t| t.is_live(now));
         // Only live tokens are kept, so unknown secrets cannot grow the map.
         if let Some(t) = &token {
             inner.tokens.1.insert(hash, t.clone());

@@ -8,7 +8,7 @@ mod ancestry;
 mod pages;
 
 use super::error::ApiError;
-use super::{blocking, Registry};
+use super::Registry;
 use crate::registry::auth::{Scope, Token};
 use crate::registry::model::*;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -92,9 +92,7 @@ impl FromRequestParts<Registry> for Viewer {
         let Some(secret) = cookie(&parts.headers, COOKIE) else {
             return Err(signin_page(StatusCode::UNAUTHORIZED, None));
         };
-        let tokens = r.tokens.clone();
-        let presented = secret.clone();
-        match blocking(move || tokens.authenticate(&presented)).await {
+        match r.token_for(secret.clone()).await {
             Ok(Some(token)) => Ok(Viewer {
                 token,
                 csrf: csrf_for(&secret),
@@ -307,11 +305,7 @@ async fn signin(
             Some("Paste a token to sign in."),
         ));
     }
-    let tokens = r.tokens.clone();
-    let presented = secret.clone();
-    let token = blocking(move || tokens.authenticate(&presented))
-        .await
-        .map_err(Failure::from)?;
+    let token = r.token_for(secret.clone()).await.map_err(Failure::from)?;
     if token.is_none() {
         return Ok(signin_page(
             StatusCode::UNAUTHORIZED,
