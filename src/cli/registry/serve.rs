@@ -102,7 +102,7 @@ fn database(db: &Option<PathBuf>) -> Result<PathBuf> {
 /// else the database on this host.
 enum Place {
     Server(registry::http::HttpStore),
-    Local(SqliteStore),
+    Local(Box<SqliteStore>),
 }
 
 fn place(db: &DbArg) -> Result<Place> {
@@ -111,7 +111,7 @@ fn place(db: &DbArg) -> Result<Place> {
             return Ok(Place::Server(server));
         }
     }
-    Ok(Place::Local(SqliteStore::open(&database(&db.db)?)?))
+    Ok(Place::Local(Box::new(SqliteStore::open(&database(&db.db)?)?)))
 }
 
 /// Run `kiln registry serve` until SIGINT or SIGTERM, then drain.

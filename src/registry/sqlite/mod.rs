@@ -10,6 +10,7 @@ mod cache;
 mod read;
 mod schema;
 mod tokens;
+mod walindex;
 mod write;
 
 use super::error::{Error, Result};
@@ -30,18 +31,10 @@ const PAUSE_IN_TX: &str = "KILN_REGISTRY_TEST_PAUSE_IN_TX";
 
 /// The SQLite store.
 pub struct SqliteStore {
-    inner: Mutex<Inner>,
-}
-
-struct Inner {
-    conn: Connection,
-    cache: cache::LookupCache,
-    /// Live tokens by hash, valid while the database's `data_version` is `.0`: every request to
-    /// a server authenticates, and a revocation or new token anywhere changes the version.
-    tokens: (
-        i64,
-        std::collections::HashMap<String, crate::registry::auth::Token>,
-    ),
+    conn: Mutex<Connection>,
+    /// The database's WAL index, when it has one: the generation without the connection.
+    wal_index: Option<walindex::WalIndex>,
+    caches: Mutex<cache::Caches>,
 }
 
 impl SqliteStore {
@@ -81,12 +74,14 @@ impl SqliteStore {
     }
 
     fn from_connection(conn: Connection) -> SqliteStore {
+        let wal: Option<String> = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).ok();
+        let wal_index = wal
+            .filter(|m| m.eq_ignore_ascii_case("wal"))
+            .and_then(|_| walindex::WalIndex::of(&conn));
         SqliteStore {
-            inner: Mutex::new(Inner {
-                conn,
-                cache: cache::LookupCache::default(),
-                tokens: (i64::MIN, std::collections::HashMap::new()),
-            }),
+            conn: Mutex::new(conn),
+            wal_index,
+            caches: Mutex::new(cache::Caches::default()),
         }
     }
 
@@ -116,27 +111,35 @@ impl SqliteStore {
         Ok(SqliteStore::from_connection(conn))
     }
 
-    /// The connection, if nothing holds it now.
-    fn try_lock(&self) -> Option<MutexGuard<'_, Inner>> {
-        match self.inner.try_lock() {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic in another thread cannot leave the connection mid-transaction: the
         // transaction guard rolls back as it unwinds.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The caches; held only to look up or store one entry, never across a query.
+    fn caches(&self) -> MutexGuard<'_, cache::Caches> {
+        self.caches.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The database's generation, read without the connection: `None` when only the
+    /// connection can tell (no WAL index), or a writer is mid-update.
+    fn generation_at_hand(&self) -> Option<walindex::Generation> {
+        self.wal_index.as_ref()?.generation()
+    }
+
+    /// The database's generation, through `conn` if need be; `None`: do not cache.
+    fn generation(&self, conn: &Connection) -> Result<Option<walindex::Generation>> {
+        match &self.wal_index {
+            Some(index) => Ok(index.generation()),
+            None => Ok(Some(walindex::from_data_version(data_version(conn)?))),
+        }
     }
 
     /// Run `f` in one read snapshot.
     fn read<T>(&self, f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>) -> Result<T> {
-        let mut inner = self.lock();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx, Timestamp::now())?;
         tx.commit()?;
         Ok(out)
@@ -144,13 +147,10 @@ impl SqliteStore {
 
     /// Run `f` in one write transaction; on any error nothing is written.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>) -> Result<T> {
-        let mut inner = self.lock();
+        let mut conn = self.lock();
         // This connection's own commits do not change its `data_version`.
-        inner.cache.clear();
-        inner.tokens.1.clear();
-        let tx = inner
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.caches().clear();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx, Timestamp::now())?;
         if let Some(path) = std::env::var_os(PAUSE_IN_TX) {
             let _ = std::fs::write(path, b"in transaction\n");
@@ -266,32 +266,34 @@ impl Store for SqliteStore {
     }
 
     fn image_at_hand(&self, query: &ImageQuery) -> Option<ImageRecord> {
-        let mut guard = self.try_lock()?;
-        let inner = &mut *guard;
-        let version = data_version(&inner.conn).ok()?;
-        inner.cache.get(query, version, Timestamp::now()).cloned()
+        let version = self.generation_at_hand()?;
+        self.caches()
+            .lookups
+            .get(query, version, Timestamp::now())
+            .cloned()
     }
 
     fn image(&self, query: &ImageQuery) -> Result<ImageRecord> {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
+        let mut conn = self.lock();
         let now = Timestamp::now();
-        let version = data_version(&inner.conn)?;
-        if let Some(hit) = inner.cache.get(query, version, now) {
-            return Ok(hit.clone());
+        let version = self.generation(&conn)?;
+        if let Some(v) = version {
+            if let Some(hit) = self.caches().lookups.get(query, v, now) {
+                return Ok(hit.clone());
+            }
         }
-        let tx = inner
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        if !inner.cache.is_open(version) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        if let Some(v) = version.filter(|v| !self.caches().lookups.is_open(*v)) {
             let next: Option<i64> = tx
                 .prepare_cached("SELECT min(revoke_at) FROM releases WHERE revoke_at > ?1")?
                 .query_row([now.0], |r| r.get(0))?;
-            inner.cache.open(version, next.map(Timestamp));
+            self.caches().lookups.open(v, next.map(Timestamp));
         }
         let record = read::image(&tx, query, now)?;
         tx.commit()?;
-        inner.cache.put(query, &record);
+        if let Some(v) = version {
+            self.caches().lookups.put(v, query, &record);
+        }
         Ok(record)
     }
 
@@ -369,6 +371,18 @@ mod tests {
         store.image(&query).expect("lookup").external_id
     }
 
+    fn at_hand(store: &SqliteStore) -> Option<String> {
+        let query = ImageQuery {
+            bucket: "team".into(),
+            product: "web".into(),
+            at: ReleaseRef::Channel(LATEST.into()),
+            provider: "aws".into(),
+            region: "us-east-1".into(),
+            component: None,
+        };
+        store.image_at_hand(&query).map(|i| i.external_id)
+    }
+
     #[test]
     fn a_cached_token_is_refused_once_another_connection_revokes_it() {
         use crate::registry::auth::{NewToken, Scope, Tokens};
@@ -392,8 +406,11 @@ mod tests {
                 .expect("reads")
                 .is_some());
         }
+        assert!(server.token_at_hand(&created.secret).is_some(), "cached");
         cli.revoke_token(&created.token.id).expect("revokes");
+        assert_eq!(server.token_at_hand(&created.secret), None, "stale");
         assert_eq!(server.authenticate(&created.secret).expect("reads"), None);
+        assert_eq!(server.token_at_hand(&created.secret), None, "revoked");
         // A token created elsewhere is accepted at once, and one revoked here is refused at once.
         let second = cli
             .create_token(&NewToken {
@@ -421,14 +438,29 @@ mod tests {
         let reader = SqliteStore::open(&path).expect("opens");
         let writer = SqliteStore::open(&path).expect("opens again");
         writer.publish(&publish("r1", "ami-1")).expect("publish r1");
+        assert_eq!(at_hand(&reader), None, "nothing cached yet");
         assert_eq!(latest(&reader), "ami-1");
-        assert_eq!(latest(&reader), "ami-1", "a cached answer");
+        assert_eq!(
+            at_hand(&reader).as_deref(),
+            Some("ami-1"),
+            "a cached answer"
+        );
+        let before = reader.generation_at_hand().expect("a WAL index");
         writer.publish(&publish("r2", "ami-2")).expect("publish r2");
+        assert_ne!(
+            reader.generation_at_hand(),
+            Some(before),
+            "a commit is seen"
+        );
+        assert_eq!(at_hand(&reader), None, "the cached answer is stale");
         assert_eq!(
             latest(&reader),
             "ami-2",
             "another connection's commit is seen"
         );
+        let now = reader.generation_at_hand();
+        let _ = writer.releases("team", "web").expect("a read");
+        assert_eq!(reader.generation_at_hand(), now, "a read changes nothing");
         writer
             .revoke(&Revoke {
                 bucket: "team".into(),

@@ -89,41 +89,28 @@ impl Tokens for SqliteStore {
     }
 
     fn token_at_hand(&self, secret: &str) -> Option<Token> {
+        let version = self.generation_at_hand()?;
         let hash = auth::hash(secret);
-        let now = Timestamp::now();
-        let guard = self.try_lock()?;
-        if guard.tokens.0 != super::data_version(&guard.conn).ok()? {
-            return None;
-        }
-        guard
-            .tokens
-            .1
-            .get(&hash)
-            .filter(|t| t.is_live(now))
-            .cloned()
+        self.caches().tokens.get(&hash, version, Timestamp::now())
     }
 
     fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
         let hash = auth::hash(secret);
         let now = Timestamp::now();
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        let version = super::data_version(&inner.conn)?;
-        if inner.tokens.0 != version {
-            inner.tokens = (version, Default::default());
+        let conn = self.lock();
+        let version = self.generation(&conn)?;
+        if let Some(v) = version {
+            if let Some(hit) = self.caches().tokens.get(&hash, v, now) {
+                return Ok(Some(hit));
+            }
         }
-        if let Some(hit) = inner.tokens.1.get(&hash) {
-            return Ok(Some(hit.clone()).filter(|t| t.is_live(now)));
-        }
-        let token = inner
-            .conn
+        let token = conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"))?
             .query_row([&hash], token_row)
             .optional()?
             .filter(|t| t.is_live(now));
-        // Only live tokens are kept, so unknown secrets cannot grow the map.
-        if let Some(t) = &token {
-            inner.tokens.1.insert(hash, t.clone());
+        if let (Some(t), Some(v)) = (&token, version) {
+            self.caches().tokens.put(v, hash, t);
         }
         Ok(token)
     }
