@@ -111,7 +111,9 @@ fn place(db: &DbArg) -> Result<Place> {
             return Ok(Place::Server(server));
         }
     }
-    Ok(Place::Local(Box::new(SqliteStore::open(&database(&db.db)?)?)))
+    Ok(Place::Local(Box::new(SqliteStore::open(&database(
+        &db.db,
+    )?)?)))
 }
 
 /// Run `kiln registry serve` until SIGINT or SIGTERM, then drain.
