@@ -990,29 +990,45 @@ impl Config {
             left.push(what);
             first.get_or_insert(e);
         };
-        if let Some(id) = &instance {
-            cx.say("Terminating the source AWS instance...");
-            match self.terminate(cx, &client, id).await {
-                Ok(()) => self.journal(cx, Op::Deleted, INSTANCE, id, &self.region)?,
-                Err(e) => note(format!("instance {id}"), e),
+        // The key pair is not needed once the instance runs: it goes beside the termination,
+        // which the security group has to wait for.
+        let instance_then_group = async {
+            let mut failures = Vec::new();
+            if let Some(id) = &instance {
+                cx.say("Terminating the source AWS instance...");
+                match self.terminate(cx, &client, id).await {
+                    Ok(()) => self.journal(cx, Op::Deleted, INSTANCE, id, &self.region)?,
+                    Err(e) => failures.push((format!("instance {id}"), e)),
+                }
             }
-        }
-        if let Some(id) = &group {
-            cx.say("Deleting temporary security group...");
-            match self.delete_group(cx, &client, id).await {
-                Ok(()) => self.journal(cx, Op::Deleted, SECURITY_GROUP, id, &self.region)?,
-                Err(e) => note(format!("security group {id}"), e),
+            if let Some(id) = &group {
+                cx.say("Deleting temporary security group...");
+                match self.delete_group(cx, &client, id).await {
+                    Ok(()) => self.journal(cx, Op::Deleted, SECURITY_GROUP, id, &self.region)?,
+                    Err(e) => failures.push((format!("security group {id}"), e)),
+                }
             }
-        }
-        if let Some(name) = &key_pair {
+            Ok::<_, StepError>(failures)
+        };
+        let key = async {
+            let Some(name) = &key_pair else {
+                return Ok(None);
+            };
             cx.say("Deleting temporary keypair...");
             match client.delete_key_pair().key_name(name).send().await {
-                Ok(_) => self.journal(cx, Op::Deleted, KEY_PAIR, name, &self.region)?,
-                Err(e) => note(
+                Ok(_) => {
+                    self.journal(cx, Op::Deleted, KEY_PAIR, name, &self.region)?;
+                    Ok::<_, StepError>(None)
+                }
+                Err(e) => Ok(Some((
                     format!("key pair {name}"),
                     api_error(&format!("delete key pair {name}"), e),
-                ),
+                ))),
             }
+        };
+        let (others, key) = tokio::join!(instance_then_group, key);
+        for (what, e) in others?.into_iter().chain(key?) {
+            note(what, e);
         }
         if failed {
             cx.say("Making the AMIs failed: deregistering the AMIs this build made...");

@@ -3,6 +3,7 @@
 
 pub mod communicator;
 pub mod file;
+mod quickack;
 mod run;
 pub mod shell;
 pub mod ssh;

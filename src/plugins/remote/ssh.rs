@@ -264,11 +264,19 @@ async fn open(
         let attempt = async {
             let (host, port) = target.dial()?;
             let address = (host.as_str(), port);
-            let mut handle =
-                tokio::time::timeout(remaining, client::connect(config.clone(), address, Client))
+            let connect = async {
+                let stream = tokio::net::TcpStream::connect(address)
                     .await
-                    .map_err(|_| Failure::Transport("the connection attempt timed out".into()))?
-                    .map_err(|e| Failure::Transport(describe(&e)))?;
+                    .map_err(|e| Failure::Transport(e.to_string()))?;
+                let _ = stream.set_nodelay(true);
+                let stream = super::quickack::QuickAck(stream);
+                client::connect_stream(config.clone(), stream, Client)
+                    .await
+                    .map_err(|e| Failure::Transport(describe(&e)))
+            };
+            let mut handle = tokio::time::timeout(remaining, connect)
+                .await
+                .map_err(|_| Failure::Transport("the connection attempt timed out".into()))??;
             authenticate(&mut handle, target, key).await?;
             Ok::<_, Failure>(handle)
         };
