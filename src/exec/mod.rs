@@ -71,12 +71,24 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
         finished
     });
     runtime.shutdown_background();
+    retire_journal(&shared);
     if finished.abandoned {
         return 1;
     }
     let code = summary::summary(&shared, &finished, started.elapsed());
     shared.registry.closing(&shared.ui);
     code
+}
+
+/// A run whose cloud resources are all deleted or kept as artifacts needs no journal any more.
+fn retire_journal(shared: &RunState) {
+    use crate::plugins::sdk::journal::Journal;
+    // No journal folder (no home) means the run journaled nothing either.
+    if let Ok(journal) = Journal::of(&shared.run_uuid) {
+        if let Err(e) = journal.retire() {
+            shared.ui.plain_error(&format!("warning: {e}"));
+        }
+    }
 }
 
 /// Keep the registry's builds RUNNING while their sessions run: a process that dies stops

@@ -586,6 +586,11 @@ fn amazon_cleanup_deletes_what_a_killed_run_left_and_keeps_finished_amis() {
     let ec2 = rig.moto.ec2("us-east-1");
     let finished = ec2.own_images();
     assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(
+        journal_records(&test),
+        Vec::<serde_json::Value>::new(),
+        "a run that cleaned up after itself leaves no journal"
+    );
 
     kill_during_provisioning(&rig, &test, "t.pkr.hcl");
     let live = ec2.live_instances();
