@@ -575,6 +575,31 @@ fn journal_records(test: &Test) -> Vec<serde_json::Value> {
 }
 
 #[test]
+fn amazon_the_seed_builds_over_https_with_the_ca_named_in_ssl_cert_file() {
+    let rig = Rig::start_tls();
+    // Not trusted (the system's certificates only): the first call fails, saying why.
+    let untrusted = rig.env(Test::new()).write("t.pkr.hcl", seed());
+    let out = build(&untrusted, 1);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("invalid peer certificate"), "{said}");
+    assert!(said.contains("SSL_CERT_FILE"), "the hint: {said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let ec2 = rig.moto.ec2("us-east-1");
+    assert_eq!(ec2.instance_count(), 0, "nothing was launched");
+
+    let test = rig
+        .env(Test::new())
+        .env("SSL_CERT_FILE", rig.moto.ca_file().display().to_string())
+        .write("t.pkr.hcl", seed());
+    let out = build(&test, 0);
+    let images = ec2.own_images();
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert!(out.stdout.contains(&images[0].1), "{}", out.stdout);
+    ec2.assert_clean();
+    assert_eq!(registry_image(&test, "us-east-1"), images[0].1);
+}
+
+#[test]
 fn amazon_cleanup_deletes_what_a_killed_run_left_and_keeps_finished_amis() {
     let rig = Rig::start();
     // Another release: the killed run's build must not be skipped as done already.

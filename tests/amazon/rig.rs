@@ -61,7 +61,46 @@ pub struct Moto {
     _dir: tempfile::TempDir,
     pub port: u16,
     child: Child,
+    /// Over TLS: the certificate authority that signed the server's certificate (PEM).
+    ca: Option<PathBuf>,
 }
+
+/// Make a certificate authority and a server certificate for 127.0.0.1 it signs, with the
+/// Python moto runs on (its `cryptography`): `ca.pem`, `cert.pem` and `key.pem` in `dir`.
+const MAKE_CERTS: &str = r#"
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+out = sys.argv[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+def name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+def base(subject, issuer, key):
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1)))
+ca_key = ec.generate_private_key(ec.SECP256R1())
+ca = (base(name("kiln test CA"), name("kiln test CA"), ca_key)
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+      .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+          key_encipherment=False, data_encipherment=False, key_agreement=False,
+          key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+      .sign(ca_key, hashes.SHA256()))
+key = ec.generate_private_key(ec.SECP256R1())
+cert = (base(name("127.0.0.1"), ca.subject, key)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256()))
+pem = serialization.Encoding.PEM
+open(out + "/ca.pem", "wb").write(ca.public_bytes(pem))
+open(out + "/cert.pem", "wb").write(cert.public_bytes(pem))
+open(out + "/key.pem", "wb").write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption()))
+"#;
 
 /// moto's server: `KILN_MOTO_SERVER`, the venv scripts/test.sh makes, or one on the PATH.
 fn moto_server() -> PathBuf {
@@ -86,13 +125,49 @@ fn moto_server() -> PathBuf {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::launch(false)
+    }
+
+    /// moto serving HTTPS only, with a certificate signed by a CA of the test's own.
+    pub fn start_tls() -> Moto {
+        Moto::launch(true)
+    }
+
+    fn launch(tls: bool) -> Moto {
         let dir = tempfile::tempdir().expect("a scratch directory for moto");
         let amis = dir.path().join("amis.json");
         std::fs::write(&amis, AMIS).expect("the AMI list");
         let port = free_port();
+        let server = moto_server();
+        let mut args = vec![
+            "-H".to_string(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ];
+        let ca = tls.then(|| {
+            // The interpreter moto is installed for has `cryptography`.
+            let python = server.with_file_name("python3");
+            let python = if python.exists() {
+                python
+            } else {
+                PathBuf::from("python3")
+            };
+            let status = Command::new(python)
+                .args(["-c", MAKE_CERTS])
+                .arg(dir.path())
+                .status()
+                .expect("python3 runs");
+            assert!(status.success(), "the test certificates could not be made");
+            for (flag, file) in [("-c", "cert.pem"), ("-k", "key.pem")] {
+                args.push(flag.into());
+                args.push(dir.path().join(file).display().to_string());
+            }
+            dir.path().join("ca.pem")
+        });
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("moto's log");
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(server)
+            .args(&args)
             .env("MOTO_AMIS_PATH", &amis)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("moto's log"))
@@ -103,6 +178,7 @@ impl Moto {
             _dir: dir,
             port,
             child,
+            ca,
         };
         moto.wait_ready();
         moto
@@ -114,7 +190,11 @@ impl Moto {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("moto_server exited with {status}: {}", self.log());
             }
-            if http_get(self.port, "/moto-api/").is_some() {
+            let answers = match self.ca {
+                Some(_) => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+                None => http_get(self.port, "/moto-api/").is_some(),
+            };
+            if answers {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -127,7 +207,13 @@ impl Moto {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA file that makes a client trust this moto over TLS.
+    pub fn ca_file(&self) -> &Path {
+        self.ca.as_deref().expect("moto started with start_tls")
     }
 
     /// An EC2 client on moto in `region`, and a runtime to drive it.
@@ -136,9 +222,26 @@ impl Moto {
             .enable_all()
             .build()
             .expect("a runtime");
+        let http = match &self.ca {
+            None => aws_smithy_http_client::Builder::new().build_http(),
+            Some(ca) => {
+                use aws_smithy_http_client::tls;
+                let pem = std::fs::read(ca).expect("the CA file");
+                let context = tls::TlsContext::builder()
+                    .with_trust_store(tls::TrustStore::empty().with_pem_certificate(pem))
+                    .build()
+                    .expect("a TLS context");
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .tls_context(context)
+                    .build_https()
+            }
+        };
         let config = runtime.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(aws_smithy_http_client::Builder::new().build_http())
+                .http_client(http)
                 .region(aws_config::Region::new(region.to_string()))
                 .endpoint_url(self.endpoint())
                 .credentials_provider(aws_sdk_ec2::config::Credentials::new(
@@ -451,6 +554,14 @@ impl Rig {
     pub fn start() -> Rig {
         Rig {
             moto: Moto::start(),
+            sshd: Sshd::start(),
+        }
+    }
+
+    /// The rig with moto over HTTPS.
+    pub fn start_tls() -> Rig {
+        Rig {
+            moto: Moto::start_tls(),
             sshd: Sshd::start(),
         }
     }

@@ -67,16 +67,11 @@ pub async fn connect_to(access: &Access<'_>, region: &str) -> Result<Client, Ste
             "no region: set `region` in the template (or AWS_REGION)",
         ));
     }
-    let Some(endpoint) = endpoint(access) else {
-        return Err(StepError::new(
-            "kiln reaches EC2 only through an http:// endpoint so far (it is built without TLS): set `custom_endpoint_ec2` or AWS_ENDPOINT_URL",
-        ));
+    let endpoint = endpoint(access);
+    let http = match &endpoint {
+        Some(e) if e.starts_with("http://") => aws_smithy_http_client::Builder::new().build_http(),
+        _ => https_client()?,
     };
-    if !endpoint.starts_with("http://") {
-        return Err(StepError::new(format!(
-            "kiln reaches EC2 only through an http:// endpoint so far (it is built without TLS), not {endpoint}"
-        )));
-    }
     let attempts = if access.max_retries > 0 {
         u32::try_from(access.max_retries + 1).unwrap_or(u32::MAX)
     } else {
@@ -87,10 +82,12 @@ pub async fn connect_to(access: &Access<'_>, region: &str) -> Result<Client, Ste
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .http_client(http)
         .region(Region::new(region.to_string()))
-        .retry_config(retry)
-        .endpoint_url(endpoint);
+        .retry_config(retry);
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
     if !access.access_key.is_empty() {
         let token = Some(access.token.to_string()).filter(|t| !t.is_empty());
         loader = loader.credentials_provider(aws_sdk_ec2::config::Credentials::new(
@@ -104,6 +101,32 @@ pub async fn connect_to(access: &Access<'_>, region: &str) -> Result<Client, Ste
         loader = loader.profile_name(access.profile);
     }
     Ok(Client::new(&loader.load().await))
+}
+
+/// The HTTPS client every EC2 client of the process shares (rustls, the system's trusted
+/// certificates, which `SSL_CERT_FILE` or `SSL_CERT_DIR` replace).
+fn https_client() -> Result<aws_sdk_ec2::config::SharedHttpClient, StepError> {
+    use aws_smithy_http_client::tls;
+    use std::sync::OnceLock;
+    static CLIENT: OnceLock<Result<aws_sdk_ec2::config::SharedHttpClient, String>> =
+        OnceLock::new();
+    let made = CLIENT.get_or_init(|| {
+        // Without one trusted certificate every TLS connection fails, with a less useful error.
+        if rustls_native_certs::load_native_certs().certs.is_empty() {
+            return Err("no trusted CA certificates found for TLS to EC2: install the system's CA certificates (Debian: ca-certificates), or name a PEM file in SSL_CERT_FILE".to_string());
+        }
+        let context = tls::TlsContext::builder()
+            .with_trust_store(tls::TrustStore::default())
+            .build()
+            .map_err(|e| format!("cannot set up TLS for EC2: {e}"))?;
+        Ok(aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .tls_context(context)
+            .build_https())
+    });
+    made.clone().map_err(StepError::new)
 }
 
 /// An API call's failure as a step error: what kiln was doing, AWS's code and message.
@@ -123,9 +146,10 @@ where
             }
         }
         SdkError::DispatchFailure(e) => {
-            let cause = std::error::Error::source(&error)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
+            let mut cause = causes(&error);
+            if cause.contains("certificate") {
+                cause.push_str("; a private CA is trusted when SSL_CERT_FILE names its PEM file");
+            }
             if e.is_io() || e.is_timeout() {
                 format!("the endpoint could not be reached ({cause})")
             } else {
@@ -135,9 +159,7 @@ where
         SdkError::TimeoutError(_) => "the request timed out".into(),
         SdkError::ResponseError(_) => "the response could not be read".into(),
         SdkError::ConstructionFailure(_) => {
-            let cause = std::error::Error::source(&error)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
+            let cause = causes(&error);
             format!("the request could not be built ({cause})")
         }
         other => other.to_string(),
@@ -147,7 +169,9 @@ where
             let code = e.err().code().unwrap_or_default();
             aws_runtime_throttling(code)
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+        // A certificate that is not trusted stays so: no retry.
+        SdkError::DispatchFailure(_) => !reason.contains("certificate"),
+        SdkError::TimeoutError(_) => true,
         _ => false,
     };
     let message = format!("cannot {what}: {reason}");
@@ -156,6 +180,21 @@ where
     } else {
         StepError::new(message)
     }
+}
+
+/// What went wrong beneath `error`, each cause of its chain once: "io error: invalid peer
+/// certificate: UnknownIssuer" rather than "io error".
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
+        }
+        next = e.source();
+    }
+    said.join(": ")
 }
 
 /// Error codes that say "slow down" or "try again later".
