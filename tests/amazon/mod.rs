@@ -577,8 +577,14 @@ fn journal_records(test: &Test) -> Vec<serde_json::Value> {
 #[test]
 fn amazon_the_seed_builds_over_https_with_the_ca_named_in_ssl_cert_file() {
     let rig = Rig::start_tls();
-    // Not trusted (the system's certificates only): the first call fails, saying why.
-    let untrusted = rig.env(Test::new()).write("t.pkr.hcl", seed());
+    // Not trusted: the first call fails, saying why.
+    let untrusted = rig
+        .env(Test::new())
+        .env(
+            "SSL_CERT_FILE",
+            rig.moto.other_ca_file().display().to_string(),
+        )
+        .write("t.pkr.hcl", seed());
     let out = build(&untrusted, 1);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(said.contains("invalid peer certificate"), "{said}");

@@ -66,7 +66,8 @@ pub struct Moto {
 }
 
 /// Make a certificate authority and a server certificate for 127.0.0.1 it signs, with the
-/// Python moto runs on (its `cryptography`): `ca.pem`, `cert.pem` and `key.pem` in `dir`.
+/// Python moto runs on (its `cryptography`): `ca.pem`, `cert.pem` and `key.pem` in `dir`, and
+/// `other-ca.pem`, a CA that signed nothing here.
 const MAKE_CERTS: &str = r#"
 import datetime, ipaddress, sys
 from cryptography import x509
@@ -96,6 +97,11 @@ cert = (base(name("127.0.0.1"), ca.subject, key)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256()))
 pem = serialization.Encoding.PEM
+other_key = ec.generate_private_key(ec.SECP256R1())
+other = (base(name("another CA"), name("another CA"), other_key)
+      .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+      .sign(other_key, hashes.SHA256()))
+open(out + "/other-ca.pem", "wb").write(other.public_bytes(pem))
 open(out + "/ca.pem", "wb").write(ca.public_bytes(pem))
 open(out + "/cert.pem", "wb").write(cert.public_bytes(pem))
 open(out + "/key.pem", "wb").write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
@@ -214,6 +220,11 @@ impl Moto {
     /// The CA file that makes a client trust this moto over TLS.
     pub fn ca_file(&self) -> &Path {
         self.ca.as_deref().expect("moto started with start_tls")
+    }
+
+    /// A CA file that does not make a client trust this moto.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.ca_file().with_file_name("other-ca.pem")
     }
 
     /// An EC2 client on moto in `region`, and a runtime to drive it.
