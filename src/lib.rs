@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod exec;
 pub mod format;
+pub mod fsutil;
 pub mod functions;
 pub mod plan;
 pub mod plugins;

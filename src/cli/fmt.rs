@@ -89,16 +89,19 @@ pub fn run(args: FmtArgs, color: bool) -> anyhow::Result<i32> {
             }
             Outcome::Formatted { formatted } if formatted != file.text() => {
                 unformatted = true;
-                writeln!(out, "{}", file.name())?;
-                if write {
-                    if let Some(path) = file.path() {
-                        if let Err(err) = std::fs::write(path, &formatted) {
-                            out.flush()?;
-                            let diag =
-                                Diagnostic::global(format!("cannot write {}: {err}", file.name()));
-                            eprint!("{}", diag.render(&sources, color));
-                            failed = true;
-                        }
+                // Written whole or not at all; the name is printed once the file is written.
+                let written = match file.path().filter(|_| write) {
+                    Some(path) => crate::fsutil::write_atomic(path, formatted.as_bytes()),
+                    None => Ok(()),
+                };
+                match written {
+                    Ok(()) => writeln!(out, "{}", file.name())?,
+                    Err(err) => {
+                        out.flush()?;
+                        let diag =
+                            Diagnostic::global(format!("cannot write {}: {err}", file.name()));
+                        eprint!("{}", diag.render(&sources, color));
+                        failed = true;
                     }
                 }
                 if args.diff {

@@ -5,6 +5,7 @@ mod interrupt;
 mod output;
 mod parallel;
 mod post_processors;
+mod reliability;
 mod terminal;
 
 use crate::test::{repo_root, Output, Test};

@@ -117,6 +117,24 @@ pub async fn record(
     let lock = cx.host.file_lock(Path::new(output));
     let _turn = lock.lock().await;
     cx.activity(&format!("writing {output}"));
+    let (path, run) = (output.to_string(), cx.run_uuid());
+    tokio::task::spawn_blocking(move || update(&path, entry, run))
+        .await
+        .map_err(|e| StepError::new(format!("Unable to write {output}: {e}")))?
+}
+
+/// Add `entry` to the manifest at `output`: read, change and write whole, one process at a
+/// time (another kiln may write the same manifest), so no entry is lost and a kill leaves the
+/// old manifest or the new one.
+fn update(output: &str, entry: Entry, run_uuid: String) -> Result<(), StepError> {
+    let folder = match Path::new(output).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder)
+        .map_err(|e| StepError::new(format!("Unable to create {}: {e}", folder.display())))?;
+    let _lock = crate::fsutil::FolderLock::acquire(folder)
+        .map_err(|e| StepError::new(format!("Unable to lock {}: {e}", folder.display())))?;
     let mut manifest = match std::fs::read_to_string(output) {
         Ok(text) if !text.trim().is_empty() => serde_json::from_str::<ManifestFile>(&text)
             .map_err(|e| StepError::new(format!("Unable to parse content from {output}: {e}")))?,
@@ -125,19 +143,11 @@ pub async fn record(
         Err(e) => return Err(StepError::new(format!("Unable to open {output}: {e}"))),
     };
     manifest.builds.push(entry);
-    manifest.last_run_uuid = cx.run_uuid();
+    manifest.last_run_uuid = run_uuid;
     let text = go_json(&manifest)
         .map_err(|e| StepError::new(format!("Unable to encode the manifest: {e}")))?;
-    if let Some(dir) = Path::new(output)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StepError::new(format!("Unable to create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(output, text)
-        .map_err(|e| StepError::new(format!("Unable to write {output}: {e}")))?;
-    Ok(())
+    crate::fsutil::write_atomic(Path::new(output), text.as_bytes())
+        .map_err(|e| StepError::new(format!("Unable to write {output}: {e}")))
 }
 
 /// JSON as Go's `json.MarshalIndent(v, "", "  ")` writes it: two-space indent, `<`, `>` and `&`

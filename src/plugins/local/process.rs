@@ -120,7 +120,8 @@ pub async fn run(
     let pgid = child.id().map(|id| id as i32);
     // Stops the group however this function ends, also when its future is dropped.
     let _group = pgid.map(Group::new);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Stream)>();
+    // Bounded: a command that writes faster than its lines are shown waits for them.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Stream)>(1024);
     if let Some(out) = child.stdout.take() {
         forward(out, Stream::Stdout, tx.clone());
     }
@@ -141,14 +142,25 @@ pub async fn run(
     };
     let exit = match status {
         Some(status) => {
-            // The command has exited; print what it wrote last. A background process it left
-            // holding the pipes open gets a moment, not forever.
-            let drained = tokio::time::timeout(GRACE, async {
-                while let Some((text, stream)) = rx.recv().await {
-                    line(&text, stream);
+            // The command has exited: every line it wrote is shown, however many. Only a
+            // background process it left holding the pipes open, silent for the grace period,
+            // ends the reading early, and that is said.
+            loop {
+                match tokio::time::timeout(GRACE, rx.recv()).await {
+                    Ok(Some((text, stream))) => line(&text, stream),
+                    Ok(None) => break,
+                    Err(_) => {
+                        line(
+                            &format!(
+                                "kiln: stopped reading the command's output {} after it exited: a process it started still holds its output open",
+                                crate::plugins::sdk::duration::human(GRACE)
+                            ),
+                            Stream::Stderr,
+                        );
+                        break;
+                    }
                 }
-            });
-            let _ = drained.await;
+            }
             use std::os::unix::process::ExitStatusExt;
             match (status.code(), status.signal()) {
                 (Some(code), _) => Exit::Code(code),
@@ -188,15 +200,30 @@ impl Drop for Group {
     }
 }
 
+/// Send each line `reader` gives as text: bytes that are not UTF-8 are shown as U+FFFD, never
+/// a reason to stop reading (a closed pipe would kill the command with SIGPIPE).
 fn forward(
     reader: impl AsyncRead + Unpin + Send + 'static,
     stream: Stream,
-    tx: tokio::sync::mpsc::UnboundedSender<(String, Stream)>,
+    tx: tokio::sync::mpsc::Sender<(String, Stream)>,
 ) {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
-        while let Ok(Some(l)) = lines.next_line().await {
-            if tx.send((l, stream)).is_err() {
+        let mut reader = BufReader::new(reader);
+        let mut bytes = Vec::new();
+        loop {
+            bytes.clear();
+            match reader.read_until(b'\n', &mut bytes).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if tx.send((text, stream)).await.is_err() {
                 break;
             }
         }

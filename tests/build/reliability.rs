@@ -1,0 +1,164 @@
+//! Nothing lost: every line a command writes reaches the output, whatever its bytes, and files
+//! kiln rewrites (formatted templates, manifests) are whole after a SIGKILL at any moment and
+//! after several processes write them at once.
+
+use super::{build, null_sources, Test};
+use crate::test::kiln_bin;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn shell_local(inline: &str) -> String {
+    null_sources(
+        1,
+        &format!("  provisioner \"shell-local\" {{\n    inline = [{inline:?}]\n  }}\n"),
+    )
+}
+
+#[test]
+fn output_that_is_not_utf8_is_shown_and_the_command_reads_on() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        shell_local(r"printf 'caf\351\n'; sleep 0.5; echo done"),
+    );
+    let out = build(&test, &["build", "-color=false", "t.pkr.hcl"], 0);
+    assert!(
+        out.stdout.contains("null.s0: caf\u{FFFD}\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("null.s0: done\n"), "{}", out.stdout);
+}
+
+#[test]
+fn every_line_written_before_the_command_exits_is_shown() {
+    let test = Test::new().write("t.pkr.hcl", shell_local("seq 1 1000000; echo LAST-LINE"));
+    let out = build(
+        &test,
+        &["build", "-color=false", "-log-dir=logs", "t.pkr.hcl"],
+        0,
+    );
+    let shown = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("    null.s0: "))
+        .count();
+    assert_eq!(shown, 1_000_001, "every line of seq and the last one");
+    assert!(out.stdout.contains("    null.s0: LAST-LINE\n"));
+    let log = std::fs::read_to_string(test.dir().join("logs/null.s0.log")).expect("the log");
+    assert!(log.contains("null.s0: LAST-LINE"), "the log has it too");
+}
+
+/// A SIGKILL after `delay` of `args` run in `test`'s folder.
+fn kill_after(test: &Test, args: &[&str], delay: Duration) {
+    let mut child = Command::new(kiln_bin())
+        .args(args)
+        .current_dir(test.dir())
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kiln starts");
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A pseudo-random delay below `max_ms`, different for each `n`.
+fn moment(n: u64, max_ms: u64) -> Duration {
+    let mixed = (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+    Duration::from_millis(mixed % max_ms)
+}
+
+#[test]
+fn fmt_write_killed_at_any_moment_leaves_the_old_template_or_the_new_one() {
+    // About 6 MB of badly aligned attributes: formatting and writing take a while.
+    let mut old = String::new();
+    for i in 0..60_000 {
+        old.push_str(&format!(
+            "variable \"v{i}\" {{\n  type = string\n  default     = \"{}\"\n}}\n",
+            "x".repeat(60)
+        ));
+    }
+    let test = Test::new().write("t.pkr.hcl", &old);
+    let fresh = Test::new().write("t.pkr.hcl", &old);
+    build(&fresh, &["fmt", "t.pkr.hcl"], 0);
+    let new = std::fs::read_to_string(fresh.dir().join("t.pkr.hcl")).expect("formatted");
+    assert_ne!(old, new, "the template needs formatting");
+    let path = test.dir().join("t.pkr.hcl");
+    let (mut olds, mut news) = (0, 0);
+    for n in 0..20 {
+        kill_after(&test, &["fmt", "t.pkr.hcl"], moment(n, 1100));
+        let now = std::fs::read_to_string(&path).expect("the template is there");
+        if now == old {
+            olds += 1;
+        } else {
+            assert!(
+                now == new,
+                "run {n}: neither the old nor the new template ({} bytes)",
+                now.len()
+            );
+            news += 1;
+            std::fs::write(&path, &old).expect("back to the old template");
+        }
+    }
+    eprintln!("{olds} kills before the rename, {news} after");
+}
+
+#[test]
+fn manifests_stay_whole_under_kills_and_lose_no_entry_to_parallel_writers() {
+    let sources = 8;
+    let template = null_sources(
+        sources,
+        "  post-processor \"manifest\" {\n    output = \"manifest.json\"\n  }\n",
+    );
+    let test = Test::new().write("t.pkr.hcl", &template);
+    // A large manifest already there: 40,000 earlier builds.
+    let earlier: Vec<String> = (0..40_000)
+        .map(|i| {
+            format!(
+                "{{\"name\":\"old{i}\",\"builder_type\":\"null\",\"build_time\":1,\"files\":null,\"artifact_id\":\"Null\",\"packer_run_uuid\":\"u\",\"custom_data\":null}}"
+            )
+        })
+        .collect();
+    let start = format!(
+        "{{\"builds\":[{}],\"last_run_uuid\":\"u\"}}",
+        earlier.join(",")
+    );
+    let path = test.dir().join("manifest.json");
+    std::fs::write(&path, &start).expect("the manifest");
+    for n in 0..20 {
+        kill_after(&test, &["build", "t.pkr.hcl"], moment(n, 1500));
+        let text = std::fs::read_to_string(&path).expect("the manifest is there");
+        let parsed: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("kill {n}: the manifest is not whole JSON: {e}"));
+        let builds = parsed["builds"].as_array().expect("builds").len();
+        assert!(builds >= 40_000, "kill {n}: {builds} builds");
+    }
+
+    // Two processes at once, each adding its sources' entries: none is lost.
+    std::fs::write(&path, &start).expect("the manifest again");
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(kiln_bin())
+                .args(["build", "t.pkr.hcl"])
+                .current_dir(test.dir())
+                .env("KILN_HOME", test.dir().join(".kiln"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("kiln starts")
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().expect("kiln ends").success());
+    }
+    let parsed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("reads")).expect("JSON");
+    assert_eq!(
+        parsed["builds"].as_array().expect("builds").len(),
+        40_000 + 2 * sources,
+        "every entry of both runs"
+    );
+}
