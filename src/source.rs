@@ -201,6 +201,11 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// Every file, in the order added.
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     /// The text a span covers.
     pub fn snippet(&self, span: Span) -> &str {
         let text = self.get(span.file).text();
@@ -235,6 +240,11 @@ impl SourceMap {
                 },
             )
         })?;
+        // A byte order mark says only "UTF-8", as Packer's reader takes it.
+        let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) => rest.to_vec(),
+            None => bytes,
+        };
         match String::from_utf8(bytes) {
             Ok(text) => Ok(self.add(SourceFile::new(name, Some(path.to_path_buf()), text))),
             Err(err) => {

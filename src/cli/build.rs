@@ -10,7 +10,7 @@ use crate::source::SourceMap;
 use clap::Args;
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Options of `kiln build`.
@@ -90,6 +90,17 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> a
     Ok(if diagnostic::has_errors(&diags) { 1 } else { 0 })
 }
 
+/// The template or variable file that `path` is (the same file, by device and inode), if any.
+fn input_named(sources: &SourceMap, path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let target = std::fs::metadata(path).ok()?;
+    sources
+        .files()
+        .filter_map(|f| Some((f.name(), std::fs::metadata(f.path()?).ok()?)))
+        .find(|(_, m)| m.dev() == target.dev() && m.ino() == target.ino())
+        .map(|(name, _)| name.to_string())
+}
+
 /// Run the graph for real.
 fn build(
     args: BuildArgs,
@@ -106,6 +117,17 @@ fn build(
     }
     if args.on_error == OnError::Ask && !std::io::stdin().is_terminal() {
         eprintln!("warning: -on-error=ask needs a terminal to ask on; a failed step is cleaned up instead");
+    }
+    if let Some(input) = args
+        .events
+        .as_deref()
+        .and_then(|e| input_named(&sources, e))
+    {
+        eprintln!(
+            "error: -events={} names {input}, a file of this build: the events would overwrite it; name another file",
+            args.events.as_deref().unwrap_or(Path::new("")).display()
+        );
+        return Ok(1);
     }
     let targets: Vec<String> = graph.sessions().iter().map(|s| s.name.clone()).collect();
     let secrets = loaded.secrets();

@@ -47,6 +47,7 @@ enum Command {
 
 /// Run the program on the process arguments and return the exit code.
 pub fn main() -> i32 {
+    raise_open_file_limit();
     let argv = args::normalize(std::env::args_os());
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
@@ -72,6 +73,24 @@ pub fn main() -> i32 {
         Err(err) => {
             eprintln!("error: {err:#}");
             1
+        }
+    }
+}
+
+/// Raise the soft limit on open files to the hard one, as Go programs (Packer) do at start:
+/// hundreds of parallel builds each hold pipes, sockets and logs, and the common soft limit of
+/// 1,024 would fail them with "Too many open files".
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
 }

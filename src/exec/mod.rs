@@ -77,6 +77,9 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
     }
     let code = summary::summary(&shared, &finished, started.elapsed());
     shared.registry.closing(&shared.ui);
+    if shared.ui.events_failed() {
+        return code.max(1);
+    }
     code
 }
 
@@ -105,10 +108,17 @@ fn spawn_heartbeat(shared: Arc<RunState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// SIGINT and SIGTERM become interrupts for the scheduler.
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT become interrupts for the scheduler.
 fn spawn_signal_handlers(tx: tokio::sync::mpsc::UnboundedSender<()>) {
     use tokio::signal::unix::{signal, SignalKind};
-    for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
+    // A closed terminal or SSH session (HUP) and QUIT stop the build the same way: cleanup
+    // runs and commands get their grace period, never left orphaned.
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::quit(),
+    ] {
         let tx = tx.clone();
         if let Ok(mut stream) = signal(kind) {
             tokio::spawn(async move {

@@ -44,6 +44,8 @@ pub struct Ui {
     /// The status line currently drawn, if any.
     status: Mutex<Option<String>>,
     events: Option<Mutex<BufWriter<File>>>,
+    /// Set once writing the events file failed: said once, and the run fails.
+    events_failed: std::sync::atomic::AtomicBool,
     logs: Mutex<HashMap<String, File>>,
     /// Values never to show, longest first; a build adds the credentials it connects with.
     secrets: std::sync::RwLock<Vec<String>>,
@@ -78,6 +80,7 @@ impl Ui {
             colors,
             status: Mutex::new(None),
             events,
+            events_failed: std::sync::atomic::AtomicBool::new(false),
             logs: Mutex::new(HashMap::new()),
             secrets: std::sync::RwLock::new(secrets),
             started: Instant::now(),
@@ -259,9 +262,29 @@ impl Ui {
             object.insert(k, v);
         }
         let mut w = events.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = serde_json::to_writer(&mut *w, &Json::Object(object));
-        let _ = w.write_all(b"\n");
-        let _ = w.flush();
+        let written = serde_json::to_writer(&mut *w, &Json::Object(object))
+            .map_err(std::io::Error::from)
+            .and_then(|()| w.write_all(b"\n"))
+            .and_then(|()| w.flush());
+        if let Err(e) = written {
+            use std::sync::atomic::Ordering;
+            if !self.events_failed.swap(true, Ordering::SeqCst) {
+                let path = self
+                    .options
+                    .events
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""));
+                self.plain_error(&format!(
+                    "error: cannot write the events file {}: {e}; the run will exit 1",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    /// Whether writing the events file failed at some point.
+    pub fn events_failed(&self) -> bool {
+        self.events_failed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether a status line is drawn (a terminal, not machine-readable output).

@@ -22,14 +22,29 @@ fn wait_for_file(path: &Path) -> String {
 }
 
 fn interrupt(child: &std::process::Child) {
+    send(child, libc::SIGINT);
+}
+
+fn send(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) sends a signal to the child we started; it touches no memory.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
 }
 
 #[test]
 fn an_interrupt_cancels_the_running_step_and_runs_the_cleanup() {
+    cancels_and_cleans_up(libc::SIGINT);
+}
+
+/// A closed terminal or SSH session must not orphan the build's commands or skip its cleanup.
+#[test]
+fn hangup_and_quit_cancel_and_clean_up_like_an_interrupt() {
+    cancels_and_cleans_up(libc::SIGHUP);
+    cancels_and_cleans_up(libc::SIGQUIT);
+}
+
+fn cancels_and_cleans_up(signal: i32) {
     let test = Test::new().write(
         "t.pkr.hcl",
         r#"
@@ -54,7 +69,7 @@ build {
     let mut child = spawn_kiln(dir, &["build", "-events=ev.json", "t.pkr.hcl"]);
     wait_for_file(&dir.join("group"));
     let group = group_in(&dir.join("group"));
-    interrupt(&child);
+    send(&child, signal);
     let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
     assert_ne!(status, 0, "an interrupted build fails:\n{stdout}");
     assert!(dir.join("cleaned").exists(), "the cleanup ran:\n{stdout}");

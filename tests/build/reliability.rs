@@ -162,3 +162,72 @@ fn manifests_stay_whole_under_kills_and_lose_no_entry_to_parallel_writers() {
         "every entry of both runs"
     );
 }
+
+#[test]
+fn a_template_starting_with_a_byte_order_mark_is_read() {
+    let template = format!("\u{FEFF}{}", shell_local("echo hi"));
+    let test = Test::new().write("t.pkr.hcl", template);
+    build(&test, &["validate", "t.pkr.hcl"], 0);
+    let out = build(&test, &["build", "-color=false", "t.pkr.hcl"], 0);
+    assert!(out.stdout.contains("null.s0: hi"), "{}", out.stdout);
+}
+
+#[test]
+fn events_never_overwrite_the_template_and_a_failed_write_fails_the_run() {
+    let template = shell_local("echo hi");
+    let test = Test::new().write("t.pkr.hcl", &template);
+    let out = build(&test, &["build", "-events=t.pkr.hcl", "t.pkr.hcl"], 1);
+    assert!(
+        out.stderr.contains("-events=t.pkr.hcl names t.pkr.hcl"),
+        "{}",
+        out.stderr
+    );
+    let kept = std::fs::read_to_string(test.dir().join("t.pkr.hcl")).expect("reads");
+    assert_eq!(kept, template, "the template is untouched");
+
+    let out = build(&test, &["build", "-events=/dev/full", "t.pkr.hcl"], 1);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("cannot write the events file /dev/full"),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("cannot write the events file").count(),
+        1,
+        "said once: {said}"
+    );
+}
+
+#[test]
+fn the_open_file_soft_limit_is_raised_to_the_hard_one() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        shell_local("echo soft=$(ulimit -Sn) hard=$(ulimit -Hn)"),
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn 256 && exec {} build -color=false t.pkr.hcl",
+            kiln_bin().display()
+        ))
+        .current_dir(test.dir())
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .output()
+        .expect("sh runs kiln");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find_map(|l| {
+            l.split("null.s0: ")
+                .nth(1)
+                .filter(|l| l.starts_with("soft="))
+        })
+        .expect("the limits were printed");
+    let (soft, hard) = line
+        .strip_prefix("soft=")
+        .and_then(|l| l.split_once(" hard="))
+        .expect("soft and hard");
+    assert_eq!(soft, hard, "{line}");
+    assert_ne!(soft, "256", "{line}");
+}
