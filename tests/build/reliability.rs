@@ -231,3 +231,65 @@ fn the_open_file_soft_limit_is_raised_to_the_hard_one() {
     assert_eq!(soft, hard, "{line}");
     assert_ne!(soft, "256", "{line}");
 }
+
+/// Every process's command line on this machine, joined.
+fn all_command_lines() -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+            all.push_str(&String::from_utf8_lossy(&bytes).replace('\0', " "));
+            all.push('\n');
+        }
+    }
+    all
+}
+
+#[test]
+fn environment_vars_reach_the_script_through_its_environment_never_argv() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+variable "token" {
+  type      = string
+  default   = "argv-s3cr3t-v4lue"
+  sensitive = true
+}
+
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    environment_vars = ["TOKEN=${var.token}", "QUOTED=it's"]
+    inline           = ["printf '%s|%s' \"$TOKEN\" \"$QUOTED\" > seen", "touch started", "sleep 2"]
+  }
+}
+"#,
+    );
+    let mut child = Command::new(kiln_bin())
+        .args(["build", "t.pkr.hcl"])
+        .current_dir(test.dir())
+        .env("KILN_HOME", test.dir().join(".kiln"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kiln starts");
+    let started = test.dir().join("started");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(std::time::Instant::now() < deadline, "the script never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let seen_by_ps = all_command_lines();
+    assert!(child.wait().expect("kiln ends").success());
+    assert!(
+        !seen_by_ps.contains("argv-s3cr3t-v4lue"),
+        "a command line holds the secret"
+    );
+    let seen = std::fs::read_to_string(test.dir().join("seen")).expect("the script wrote");
+    assert_eq!(seen, "argv-s3cr3t-v4lue|it's");
+}

@@ -160,7 +160,18 @@ pub async fn run(cx: &StepContext<'_>, settings: &Settings) -> Result<(), StepEr
     } else {
         settings.env_var_format.as_str()
     };
-    let vars = flattened_vars(cx, &settings.environment_vars, &settings.env, format);
+    // The variables reach the script through its environment, so their values (secrets,
+    // often) never stand on a command line that `ps` shows. Only an execute_command of the
+    // template's own gets them in `{{.Vars}}` too, as it may need them there (`sudo`).
+    let vars = if settings.execute_command.is_empty() {
+        String::new()
+    } else {
+        flattened_vars(cx, &settings.environment_vars, &settings.env, format)
+    };
+    let mut env: Vec<(String, String)> = packer_vars(cx, &settings.environment_vars, &settings.env)
+        .into_iter()
+        .collect();
+    env.push(("PACKER_RUN_UUID".to_string(), cx.run_uuid()));
     let execute = if settings.execute_command.is_empty() {
         vec![
             "/bin/sh".to_string(),
@@ -185,7 +196,6 @@ pub async fn run(cx: &StepContext<'_>, settings: &Settings) -> Result<(), StepEr
         };
         cx.say(&format!("Running local shell script: {script}"));
         cx.activity(&format!("running {script}"));
-        let env = [("PACKER_RUN_UUID".to_string(), cx.run_uuid())];
         let exit = process::run(
             Run {
                 program,
@@ -253,6 +263,19 @@ pub(crate) fn flattened_vars(
     env: &BTreeMap<String, String>,
     format: &str,
 ) -> String {
+    let escape = |v: &str| v.replace('\'', "'\"'\"'");
+    packer_vars(cx, environment_vars, env)
+        .iter()
+        .map(|(k, v)| format.replacen("%s", k, 1).replacen("%s", &escape(v), 1))
+        .collect()
+}
+
+/// Packer's variables, `environment_vars` and `env`, by name, values as given.
+pub(crate) fn packer_vars(
+    cx: &StepContext<'_>,
+    environment_vars: &[String],
+    env: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     vars.insert("PACKER_BUILD_NAME".into(), cx.build_name());
     vars.insert("PACKER_BUILDER_TYPE".into(), cx.builder_type());
@@ -265,18 +288,15 @@ pub(crate) fn flattened_vars(
             vars.insert(name.into(), v);
         }
     }
-    let escape = |v: &str| v.replace('\'', "'\"'\"'");
     for kv in environment_vars {
         if let Some((k, v)) = kv.split_once('=') {
-            vars.insert(k.to_string(), escape(v));
+            vars.insert(k.to_string(), v.to_string());
         }
     }
     for (k, v) in env {
-        vars.insert(k.clone(), escape(v));
+        vars.insert(k.clone(), v.clone());
     }
-    vars.iter()
-        .map(|(k, v)| format.replacen("%s", k, 1).replacen("%s", v, 1))
-        .collect()
+    vars
 }
 
 /// Packer's `ValidExitCode`: `valid` (default `[0]`) holds the exit code, or the step fails
