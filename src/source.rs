@@ -97,6 +97,11 @@ pub struct SourceFile {
 impl SourceFile {
     /// Index `text` under the display `name`.
     pub fn new(name: impl Into<String>, path: Option<PathBuf>, text: String) -> SourceFile {
+        // A byte order mark says only "UTF-8", as Packer's reader takes it.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -240,15 +245,16 @@ impl SourceMap {
                 },
             )
         })?;
-        // A byte order mark says only "UTF-8", as Packer's reader takes it.
-        let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-            Some(rest) => rest.to_vec(),
-            None => bytes,
-        };
         match String::from_utf8(bytes) {
             Ok(text) => Ok(self.add(SourceFile::new(name, Some(path.to_path_buf()), text))),
             Err(err) => {
-                let offset = err.utf8_error().valid_up_to();
+                let bom = if err.as_bytes().starts_with(b"\xEF\xBB\xBF") {
+                    3
+                } else {
+                    0
+                };
+                // The offset into the text, which leaves the byte order mark out.
+                let offset = err.utf8_error().valid_up_to() - bom;
                 let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
                 let id = self.add(SourceFile::new(
                     name.clone(),

@@ -42,7 +42,17 @@ pub enum FindError {
 
 /// The template at `path`: a directory's template files, or one file.
 pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
-    if path.is_dir() {
+    let io = |source| FindError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    // A path that is there but cannot be followed (a symlink loop) says why, not "missing".
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
         let mut templates = Vec::new();
         let mut auto = Vec::new();
         let entries = std::fs::read_dir(path).map_err(|source| FindError::Io {
@@ -56,7 +66,9 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
                 .and_then(|n| n.to_str())
                 .unwrap_or("")
                 .to_string();
-            if !p.is_file() {
+            // As Packer: only folders are passed over; anything else with a template's name
+            // is read, so a dangling symlink fails the run instead of leaving its values out.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
             if name.ends_with(".pkr.hcl") || name.ends_with(".pkr.json") {
@@ -75,7 +87,8 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
             templates,
             auto_var_files: auto,
         })
-    } else if path.is_file() {
+    } else if meta.is_some() {
+        // A file, or something that is not one (a FIFO): reading it says which.
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -94,6 +107,15 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
 /// Read one file into the source map; a file that cannot be read, or is not UTF-8, is a
 /// diagnostic (pointing at the first bad byte for the latter).
 pub fn read(sources: &mut SourceMap, path: &Path) -> Result<FileId, Diagnostic> {
+    // Reading a FIFO would wait for a writer forever.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(Diagnostic::global(format!(
+                "cannot read {}: it is not a regular file",
+                path.display()
+            )));
+        }
+    }
     match sources.read(path) {
         Ok(id) => Ok(id),
         Err((Some(id), ReadError::Utf8 { offset, .. })) => Err(Diagnostic::error(

@@ -293,3 +293,37 @@ build {
     let seen = std::fs::read_to_string(test.dir().join("seen")).expect("the script wrote");
     assert_eq!(seen, "argv-s3cr3t-v4lue|it's");
 }
+
+#[test]
+fn a_dangling_symlink_a_loop_or_a_fifo_is_an_error_naming_it() {
+    let test = Test::new().write("t.pkr.hcl", shell_local("echo hi"));
+    let dir = test.dir();
+    std::os::unix::fs::symlink("gone.hcl", dir.join("x.auto.pkrvars.hcl")).expect("a link");
+    let out = build(&test, &["validate", "."], 1);
+    assert!(
+        out.stderr
+            .contains("cannot read ./x.auto.pkrvars.hcl: No such file"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(dir.join("x.auto.pkrvars.hcl")).expect("removed");
+
+    std::os::unix::fs::symlink("loop.pkr.hcl", dir.join("loop.pkr.hcl")).expect("a loop");
+    let out = build(&test, &["validate", "loop.pkr.hcl"], 1);
+    assert!(
+        out.stderr.contains("Too many levels of symbolic links"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(dir.join("loop.pkr.hcl")).expect("removed");
+
+    let fifo = std::ffi::CString::new(dir.join("f.pkr.hcl").display().to_string()).expect("a path");
+    // SAFETY: mkfifo reads the NUL-terminated path only.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let out = build(&test, &["validate", "."], 1);
+    assert!(
+        out.stderr.contains("f.pkr.hcl: it is not a regular file"),
+        "{}",
+        out.stderr
+    );
+}

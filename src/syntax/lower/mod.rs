@@ -102,9 +102,6 @@ fn with_stack<T>(stack: usize, parse: impl FnOnce() -> T) -> T {
 }
 
 pub(super) fn parse_file(file: FileId, text: &str) -> Result<Body, Vec<Diagnostic>> {
-    if let Some(diag) = Lower::new(file, text).check_encoding() {
-        return Err(vec![diag]);
-    }
     parse_and_lower(
         file,
         text,
@@ -213,16 +210,6 @@ impl<'a> Lower<'a> {
         } else {
             Ok(value)
         }
-    }
-
-    fn check_encoding(&self) -> Option<Diagnostic> {
-        if self.text.starts_with('\u{feff}') {
-            return Some(
-                Diagnostic::error(self.span(0, 3), "the file starts with a byte order mark")
-                    .with_hint("HCL files are plain UTF-8; save the file without a BOM"),
-            );
-        }
-        None
     }
 
     /// Parse item by item after a syntax error, so every broken top-level item is reported.
