@@ -52,6 +52,25 @@ pub struct Ui {
     started: Instant,
 }
 
+/// A secret and, when it spans lines (a PEM key), each of its lines long enough to be telling:
+/// output shown line by line must not give the secret away a line at a time.
+fn with_lines(secret: &str) -> Vec<String> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![secret.to_string()];
+    if secret.contains('\n') {
+        out.extend(
+            secret
+                .lines()
+                .map(|l| l.trim_end_matches('\r'))
+                .filter(|l| l.trim().len() >= 8)
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
 impl Ui {
     /// A UI for builds named `targets` (each gets a colour). Fails when the events file or the
     /// log directory cannot be created.
@@ -60,7 +79,7 @@ impl Ui {
         targets: &[String],
         mut secrets: Vec<String>,
     ) -> std::io::Result<Ui> {
-        secrets.retain(|s| !s.is_empty());
+        secrets = secrets.iter().flat_map(|s| with_lines(s)).collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
         let events = match &options.events {
@@ -103,10 +122,12 @@ impl Ui {
             return;
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        if !secrets.iter().any(|s| s == secret) {
-            secrets.push(secret.to_string());
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for part in with_lines(secret) {
+            if !secrets.contains(&part) {
+                secrets.push(part);
+            }
         }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// `text` with every secret replaced by `<sensitive>`.

@@ -327,3 +327,58 @@ fn a_dangling_symlink_a_loop_or_a_fifo_is_an_error_naming_it() {
         out.stderr
     );
 }
+
+#[test]
+fn a_multi_line_secret_is_hidden_line_by_line() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+variable "key" {
+  type      = string
+  sensitive = true
+  default   = <<EOT
+-----BEGIN KILN TEST KEY-----
+MIIEowIBAAKCAQEAw1x2y3z4LINEONE
+b5c6d7e8f9g0h1i2j3LINETWO
+-----END KILN TEST KEY-----
+EOT
+}
+
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    environment_vars = ["KEY=${var.key}"]
+    inline           = ["printf '%s\n' \"$KEY\""]
+  }
+}
+"#,
+    );
+    let out = build(
+        &test,
+        &[
+            "build",
+            "-color=false",
+            "-events=ev.json",
+            "-log-dir=logs",
+            "t.pkr.hcl",
+        ],
+        0,
+    );
+    let everything = [
+        out.stdout.clone(),
+        out.stderr.clone(),
+        std::fs::read_to_string(test.dir().join("ev.json")).expect("events"),
+        std::fs::read_to_string(test.dir().join("logs/null.a.log")).expect("the log"),
+    ];
+    for text in everything {
+        for line in ["LINEONE", "LINETWO"] {
+            assert!(!text.contains(line), "{line} shows in:\n{text}");
+        }
+    }
+    assert!(out.stdout.contains("null.a: <sensitive>"), "{}", out.stdout);
+}
