@@ -120,6 +120,13 @@ pub(super) fn call(
                         ),
                     )
                 })?;
+            let Some(_level) = TemplateLevel::enter() else {
+                return Err(Diagnostic::error(
+                    span,
+                    format!("templatefile(): {path} nests templatefile calls more than {MAX_TEMPLATE_LEVELS} levels deep"),
+                )
+                .with_hint("a template that calls templatefile on itself never ends"));
+            };
             let nested = super::Context {
                 variables: Default::default(),
                 functions: ev.ctx.functions.clone(),
@@ -132,4 +139,32 @@ pub(super) fn call(
         }
         _ => unreachable!("checked against NAMES"),
     })())
+}
+
+/// How deeply `templatefile` calls may nest (a template rendering another, or itself).
+const MAX_TEMPLATE_LEVELS: usize = 32;
+
+thread_local! {
+    static TEMPLATE_LEVELS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of `templatefile` rendering on this thread, left when dropped.
+struct TemplateLevel;
+
+impl TemplateLevel {
+    fn enter() -> Option<TemplateLevel> {
+        TEMPLATE_LEVELS.with(|l| {
+            if l.get() >= MAX_TEMPLATE_LEVELS {
+                return None;
+            }
+            l.set(l.get() + 1);
+            Some(TemplateLevel)
+        })
+    }
+}
+
+impl Drop for TemplateLevel {
+    fn drop(&mut self) {
+        TEMPLATE_LEVELS.with(|l| l.set(l.get().saturating_sub(1)));
+    }
 }

@@ -382,3 +382,52 @@ build {
     }
     assert!(out.stdout.contains("null.a: <sensitive>"), "{}", out.stdout);
 }
+
+#[test]
+fn deep_directives_prefix_operators_and_self_calling_templates_are_diagnostics_not_crashes() {
+    let n = 5_700;
+    let directives = format!(
+        "locals {{\n  a = \"{}x{}\"\n}}\n",
+        "%{ if true }".repeat(n),
+        "%{ endif }".repeat(n)
+    );
+    let negations = format!("locals {{\n  a = {}1\n}}\n", "-".repeat(6_400));
+    let nots = format!("locals {{\n  a = {}true\n}}\n", "!".repeat(6_400));
+    let recursive = "locals {\n  a = templatefile(\"self.tpl\", {})\n}\n";
+    let test = Test::new()
+        .write("directives.pkr.hcl", &directives)
+        .write("negations.pkr.hcl", &negations)
+        .write("nots.pkr.hcl", &nots)
+        .write("recursive.pkr.hcl", recursive)
+        .write("self.tpl", "${templatefile(\"self.tpl\", {})}");
+    for (file, said) in [
+        (
+            "directives.pkr.hcl",
+            "template directives nest more than 100 levels deep",
+        ),
+        (
+            "negations.pkr.hcl",
+            "this expression nests more than 512 levels deep",
+        ),
+        (
+            "nots.pkr.hcl",
+            "this expression nests more than 512 levels deep",
+        ),
+        (
+            "recursive.pkr.hcl",
+            "nests templatefile calls more than 32 levels deep",
+        ),
+    ] {
+        let out = build(&test, &["validate", file], 1);
+        assert!(out.stderr.contains(said), "{file}: {}", out.stderr);
+    }
+    for file in ["directives.pkr.hcl", "negations.pkr.hcl", "nots.pkr.hcl"] {
+        let out = test.run_unchecked_with(&["fmt", "-check", file]);
+        assert!(
+            out.status == 0 || out.status == 1 || out.status == 3,
+            "fmt on {file} ends with a status, not a crash: {}\n{}",
+            out.status,
+            out.stderr
+        );
+    }
+}

@@ -142,9 +142,10 @@ impl Lower<'_> {
         // A chain of operators folds into a tree as deep as the chain is long; a chain has fewer
         // operators than children, so only a long one needs them counted.
         if self.depth + chain.len() > MAX_EXPRESSION_DEPTH {
+            // Prefix operators nest too: `- - - x` is three levels.
             let operators = chain
                 .clone()
-                .filter(|p| p.as_rule() == Rule::binary_op)
+                .filter(|p| matches!(p.as_rule(), Rule::binary_op | Rule::unary_op))
                 .count();
             if self.depth + operators > MAX_EXPRESSION_DEPTH {
                 self.report_too_deep(whole);

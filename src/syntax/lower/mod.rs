@@ -34,14 +34,24 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let mut conditionals = 0usize;
+    // `%{ if }` and `%{ for }` directives nest without brackets: their own depth.
+    let mut directives = 0usize;
+    let bytes = text.as_bytes();
     let mut count = |i: usize, b: u8| -> Result<(), Diagnostic> {
         match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
-                deepest = deepest.max(depth);
-                if depth > MAX_NESTING {
+                if b == b'{' && i > 0 && bytes[i - 1] == b'%' {
+                    match directive_word(&bytes[i + 1..]) {
+                        Some(b"if" | b"for") => directives += 1,
+                        Some(b"endif" | b"endfor") => directives = directives.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                deepest = deepest.max(depth + directives);
+                if depth + directives > MAX_NESTING {
                     return Err(
-                        Diagnostic::error(Span::new(file, i, i + 1), format!("brackets nest more than {MAX_NESTING} levels deep here"))
+                        Diagnostic::error(Span::new(file, i, i + 1), format!("brackets and template directives nest more than {MAX_NESTING} levels deep here"))
                             .with_hint("kiln limits nesting so hostile input cannot exhaust its stack; flatten the structure"),
                     );
                 }
@@ -78,6 +88,19 @@ fn check_nesting(file: FileId, text: &str) -> Result<usize, Diagnostic> {
         count(at + k, b)?;
     }
     Ok(STACK_BASE + deepest * STACK_PER_BRACKET + conditionals * STACK_PER_CONDITIONAL)
+}
+
+/// The keyword opening a template directive, after `%{`: `if`, `for`, `endif`, ...
+fn directive_word(rest: &[u8]) -> Option<&[u8]> {
+    let start = rest
+        .iter()
+        .position(|b| !matches!(b, b'~' | b' ' | b'\t' | b'\r' | b'\n'))?;
+    let word = &rest[start..];
+    let end = word
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(word.len());
+    Some(&word[..end])
 }
 
 /// The high bit of each byte of `word` that is a bracket or `?`, and no other bit.
