@@ -194,3 +194,36 @@ fn an_interrupt_cancels_sessions_still_waiting_for_a_slot() {
     );
     assert_eq!(leftovers(dir), Vec::<String>::new());
 }
+
+/// The command's own TERM trap gets the grace period, although the `sh -c` wrapper around it
+/// ends at once.
+#[test]
+fn an_interrupt_lets_the_scripts_term_trap_finish_within_the_grace_period() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["trap 'sleep 1; echo done > trapped; exit 1' TERM", "echo go > started", "sleep 60"]
+  }
+}
+"#,
+    );
+    let dir = test.dir();
+    let mut child = spawn_kiln(dir, &["build", "t.pkr.hcl"]);
+    wait_for_file(&dir.join("started"));
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_ne!(status, 0, "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("trapped")).unwrap_or_default(),
+        "done\n",
+        "the trap ran to its end:\n{stdout}"
+    );
+}

@@ -170,10 +170,21 @@ pub async fn run(
         }
         None => {
             if let Some(g) = pgid {
+                // TERM to the whole group, which then has the grace period to end: the command's
+                // own TERM traps run to their end even when the `sh -c` wrapper is gone at once.
                 signal_group(g, libc::SIGTERM);
-                if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-                    signal_group(g, libc::SIGKILL);
-                    let _ = child.wait().await;
+                let deadline = tokio::time::Instant::now() + GRACE;
+                loop {
+                    let _ = child.try_wait();
+                    if !group_alive(g) {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        signal_group(g, libc::SIGKILL);
+                        let _ = child.wait().await;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
             Exit::Cancelled
@@ -233,6 +244,12 @@ fn forward(
 fn live<T>(f: impl FnOnce(&mut HashSet<i32>) -> T) -> T {
     let mut guard = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     f(guard.get_or_insert_with(HashSet::new))
+}
+
+/// Whether any process is left in group `pgid`.
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the group exists; it touches no memory.
+    unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
 fn signal_group(pgid: i32, signal: i32) {
