@@ -200,6 +200,17 @@ fn snippet(
     let line_index = start.line - 1;
     let line = file.line_text(line_index);
     let _ = writeln!(out, "{:gutter$} {bar}", "", gutter = gutter);
+    let line_start = file.line_start(line_index);
+    if sources.is_hidden(span.file, line_start, line_start + line.len()) {
+        // A line holding a sensitive value is not quoted, and not underlined.
+        let _ = writeln!(
+            out,
+            "{} {bar} {}",
+            paint.wrap("1;34", &format!("{:>gutter$}", start.line, gutter = gutter)),
+            "(a sensitive value, not shown)"
+        );
+        return;
+    }
     let _ = writeln!(
         out,
         "{} {bar} {}",
@@ -207,7 +218,6 @@ fn snippet(
         line.replace('\t', " ")
     );
     // Underline from the start column to the span's end, or to the end of the first line.
-    let line_start = file.line_start(line_index);
     let span_end = (span.end as usize).max(span.start as usize);
     let end_in_line = span_end.min(line_start + line.len());
     let from = start.column - 1;

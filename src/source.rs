@@ -182,6 +182,8 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    /// Text never to quote in a diagnostic: the values of sensitive variables.
+    hidden: Vec<Span>,
 }
 
 impl SourceMap {
@@ -204,6 +206,18 @@ impl SourceMap {
     /// The file for `id`.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
+    }
+
+    /// Never quote the text `span` covers (a sensitive variable's value) in a diagnostic.
+    pub fn hide(&mut self, span: Span) {
+        self.hidden.push(span);
+    }
+
+    /// Whether bytes `start..end` of `file` touch hidden text.
+    pub fn is_hidden(&self, file: FileId, start: usize, end: usize) -> bool {
+        self.hidden.iter().any(|h| {
+            h.file == file && (h.start as usize) < end.max(start + 1) && start < h.end as usize
+        })
     }
 
     /// Every file, in the order added.

@@ -354,6 +354,9 @@ fn raw_value(
     } else {
         let id = sources.add_text(format!("<value for {}>", var.name), format!("v = {raw}\n"));
         let text = sources.get(id).text().to_string();
+        if var.sensitive {
+            sources.hide(Span::new(id, 0, text.len()));
+        }
         let body = crate::syntax::parse(id, &text).map_err(|d| {
             d.into_iter()
                 .next()
@@ -416,6 +419,9 @@ fn assign_file(
             diags.push(d);
             continue;
         };
+        if var.sensitive {
+            sources.hide(attr.expr.span);
+        }
         match ctx.eval(&attr.expr) {
             Ok(v) => match typed_value(v, var) {
                 Ok(v) => {
@@ -455,6 +461,9 @@ fn assign_flag(
     let value_span = Span::new(id, name.len() + 1, text.len());
     let names: Vec<&str> = vars.keys().map(String::as_str).collect();
     let hint = suggest(name, &names).map(|s| format!("did you mean `{s}`?"));
+    if vars.get(name).is_some_and(|v| v.sensitive) {
+        sources.hide(value_span);
+    }
     let Some(var) = vars.get_mut(name) else {
         let mut d = Diagnostic::error(
             name_span,

@@ -431,3 +431,70 @@ fn deep_directives_prefix_operators_and_self_calling_templates_are_diagnostics_n
         );
     }
 }
+
+#[test]
+fn a_sensitive_value_that_fails_its_type_or_validation_is_not_quoted() {
+    let template = r#"
+variable "n" {
+  type      = number
+  sensitive = true
+  default   = 1
+}
+
+variable "s" {
+  type      = string
+  sensitive = true
+  default   = "long enough to pass the check"
+
+  validation {
+    condition     = length(var.s) > 20
+    error_message = "Too short."
+  }
+}
+
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+}
+"#;
+    let test = Test::new().write("t.pkr.hcl", template).write(
+        "v.pkrvars.hcl",
+        "n = \"file-s3cret-n\"\ns = \"file-s3cret\"\n",
+    );
+    let runs = [
+        vec![
+            "validate",
+            "-var",
+            "n=arg-s3cret-n",
+            "-var",
+            "s=arg-s3cret",
+            "t.pkr.hcl",
+        ],
+        vec!["validate", "-var-file", "v.pkrvars.hcl", "t.pkr.hcl"],
+    ];
+    for args in &runs {
+        let out = build(&test, args, 1);
+        assert!(
+            out.stderr.contains("invalid value for the variable `n`"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("Too short."), "{}", out.stderr);
+        assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("(a sensitive value, not shown)"),
+            "{}",
+            out.stderr
+        );
+    }
+    // In an auto-loaded variable file too.
+    let auto = Test::new()
+        .write("t.pkr.hcl", template)
+        .write("x.auto.pkrvars.hcl", "s = \"auto-s3cret\"\n");
+    let out = build(&auto, &["validate", "."], 1);
+    assert!(out.stderr.contains("Too short."), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+}
