@@ -205,9 +205,8 @@ fn snippet(
         // A line holding a sensitive value is not quoted, and not underlined.
         let _ = writeln!(
             out,
-            "{} {bar} {}",
+            "{} {bar} (a sensitive value, not shown)",
             paint.wrap("1;34", &format!("{:>gutter$}", start.line, gutter = gutter)),
-            "(a sensitive value, not shown)"
         );
         return;
     }
