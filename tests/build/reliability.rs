@@ -2,9 +2,9 @@
 //! kiln rewrites (formatted templates, manifests) are whole after a SIGKILL at any moment and
 //! after several processes write them at once.
 
-use super::{build, null_sources, Test};
+use super::{build, null_sources, spawn_kiln, Test};
 use crate::test::kiln_bin;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn shell_local(inline: &str) -> String {
@@ -50,15 +50,7 @@ fn every_line_written_before_the_command_exits_is_shown() {
 
 /// A SIGKILL after `delay` of `args` run in `test`'s folder.
 fn kill_after(test: &Test, args: &[&str], delay: Duration) {
-    let mut child = Command::new(kiln_bin())
-        .args(args)
-        .current_dir(test.dir())
-        .env("KILN_HOME", test.dir().join(".kiln"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kiln starts");
+    let mut child = spawn_kiln(test.dir(), args);
     std::thread::sleep(delay);
     let _ = child.kill();
     let _ = child.wait();
@@ -139,20 +131,15 @@ fn manifests_stay_whole_under_kills_and_lose_no_entry_to_parallel_writers() {
     // Two processes at once, each adding its sources' entries: none is lost.
     std::fs::write(&path, &start).expect("the manifest again");
     let runs: Vec<_> = (0..2)
-        .map(|_| {
-            Command::new(kiln_bin())
-                .args(["build", "t.pkr.hcl"])
-                .current_dir(test.dir())
-                .env("KILN_HOME", test.dir().join(".kiln"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("kiln starts")
-        })
+        .map(|_| spawn_kiln(test.dir(), &["build", "t.pkr.hcl"]))
         .collect();
-    for mut run in runs {
-        assert!(run.wait().expect("kiln ends").success());
+    for run in runs {
+        let out = run.wait_with_output().expect("kiln ends");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let parsed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("reads")).expect("JSON");
@@ -269,15 +256,7 @@ build {
 }
 "#,
     );
-    let mut child = Command::new(kiln_bin())
-        .args(["build", "t.pkr.hcl"])
-        .current_dir(test.dir())
-        .env("KILN_HOME", test.dir().join(".kiln"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kiln starts");
+    let mut child = spawn_kiln(test.dir(), &["build", "t.pkr.hcl"]);
     let started = test.dir().join("started");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !started.exists() {

@@ -359,28 +359,24 @@ mod tests {
         }
     }
 
-    fn latest(store: &SqliteStore) -> String {
-        let query = ImageQuery {
+    /// team/web's image in us-east-1 on `latest`.
+    fn latest_query() -> ImageQuery {
+        ImageQuery {
             bucket: "team".into(),
             product: "web".into(),
             at: ReleaseRef::Channel(LATEST.into()),
             provider: "aws".into(),
             region: "us-east-1".into(),
             component: None,
-        };
-        store.image(&query).expect("lookup").external_id
+        }
+    }
+
+    fn latest(store: &SqliteStore) -> String {
+        store.image(&latest_query()).expect("lookup").external_id
     }
 
     fn at_hand(store: &SqliteStore) -> Option<String> {
-        let query = ImageQuery {
-            bucket: "team".into(),
-            product: "web".into(),
-            at: ReleaseRef::Channel(LATEST.into()),
-            provider: "aws".into(),
-            region: "us-east-1".into(),
-            component: None,
-        };
-        store.image_at_hand(&query).map(|i| i.external_id)
+        store.image_at_hand(&latest_query()).map(|i| i.external_id)
     }
 
     #[test]
