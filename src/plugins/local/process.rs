@@ -246,10 +246,29 @@ fn live<T>(f: impl FnOnce(&mut HashSet<i32>) -> T) -> T {
     f(guard.get_or_insert_with(HashSet::new))
 }
 
-/// Whether any process is left in group `pgid`.
+/// Whether any process is left in group `pgid`, zombies aside: a process whose parent died
+/// waits for PID 1 to reap it, which in a container may never happen.
 fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks that the group exists; it touches no memory.
-    unsafe { libc::kill(-pgid, 0) == 0 }
+    if unsafe { libc::kill(-pgid, 0) } != 0 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid) && state != Some("Z")
+    })
 }
 
 fn signal_group(pgid: i32, signal: i32) {
