@@ -147,7 +147,7 @@ where
         }
         SdkError::DispatchFailure(e) => {
             let mut cause = causes(&error);
-            if cause.contains("certificate") {
+            if untrusted_certificate(&error) {
                 cause.push_str("; a private CA is trusted when SSL_CERT_FILE names its PEM file");
             }
             if e.is_io() || e.is_timeout() {
@@ -170,7 +170,7 @@ where
             aws_runtime_throttling(code)
         }
         // A certificate that is not trusted stays so: no retry.
-        SdkError::DispatchFailure(_) => !reason.contains("certificate"),
+        SdkError::DispatchFailure(_) => !untrusted_certificate(&error),
         SdkError::TimeoutError(_) => true,
         _ => false,
     };
@@ -182,19 +182,42 @@ where
     }
 }
 
+/// The errors beneath `error`, each `io::Error`'s payload included: `io::Error::source` skips
+/// the error it wraps, and hyper-rustls nests rustls's error two `io::Error`s deep.
+fn chain<'a>(
+    error: &'a dyn std::error::Error,
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(error.source(), |&e| {
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        }
+    })
+}
+
 /// What went wrong beneath `error`, each cause of its chain once: "io error: invalid peer
 /// certificate: UnknownIssuer" rather than "io error".
 fn causes(error: &dyn std::error::Error) -> String {
     let mut said: Vec<String> = Vec::new();
-    let mut next = error.source();
-    while let Some(e) = next {
+    for e in chain(error) {
         let text = e.to_string();
         if !said.iter().any(|s| s.contains(&text)) {
             said.push(text);
         }
-        next = e.source();
     }
     said.join(": ")
+}
+
+/// Whether TLS refused the endpoint's certificate somewhere beneath `error`.
+fn untrusted_certificate(error: &dyn std::error::Error) -> bool {
+    chain(error).any(|e| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    })
 }
 
 /// Error codes that say "slow down" or "try again later".
