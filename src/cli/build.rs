@@ -118,16 +118,14 @@ fn build(
     if args.on_error == OnError::Ask && !std::io::stdin().is_terminal() {
         eprintln!("warning: -on-error=ask needs a terminal to ask on; a failed step is cleaned up instead");
     }
-    if let Some(input) = args
-        .events
-        .as_deref()
-        .and_then(|e| input_named(&sources, e))
-    {
-        eprintln!(
-            "error: -events={} names {input}, a file of this build: the events would overwrite it; name another file",
-            args.events.as_deref().unwrap_or(Path::new("")).display()
-        );
-        return Ok(1);
+    if let Some(events) = args.events.as_deref() {
+        if let Some(input) = input_named(&sources, events) {
+            eprintln!(
+                "error: -events={} names {input}, a file of this build: the events would overwrite it; name another file",
+                events.display()
+            );
+            return Ok(1);
+        }
     }
     let targets: Vec<String> = graph.sessions().iter().map(|s| s.name.clone()).collect();
     let secrets = loaded.secrets();

@@ -55,10 +55,7 @@ pub fn find(path: &Path) -> Result<TemplateFiles, FindError> {
     if meta.as_ref().is_some_and(|m| m.is_dir()) {
         let mut templates = Vec::new();
         let mut auto = Vec::new();
-        let entries = std::fs::read_dir(path).map_err(|source| FindError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let entries = std::fs::read_dir(path).map_err(io)?;
         for entry in entries.flatten() {
             let p = entry.path();
             let name = p

@@ -242,17 +242,15 @@ impl Journal {
     }
 
     /// Remove the journal when nothing in it is left to delete, so a run that cleaned up
-    /// after itself leaves no file behind; kept otherwise, for `kiln cleanup`. Whether it
-    /// was removed.
-    pub fn retire(&self) -> Result<bool, JournalError> {
+    /// after itself leaves no file behind; kept otherwise, for `kiln cleanup`.
+    pub fn retire(&self) -> Result<(), JournalError> {
         if !self.exists() || !outstanding(&self.read()?).is_empty() {
-            return Ok(false);
+            return Ok(());
         }
         std::fs::remove_file(&self.path).map_err(|source| JournalError::Write {
             path: self.path.clone(),
             source,
-        })?;
-        Ok(true)
+        })
     }
 
     /// Every whole record, in order. A line that does not parse (torn by a kill while it was
