@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 /// target is replaced); an existing file keeps its permissions, a new one gets 0644 less the
 /// umask.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(data))
+}
+
+/// [`write_atomic`] with the content written by `fill` (a copy streamed from elsewhere, say):
+/// when `fill` fails, the old file stays as it was and the temporary file is removed.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let target = through_links(path)?;
     let folder = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -37,7 +46,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         if let Some(mode) = mode {
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
-        file.write_all(data)?;
+        fill(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&temp, &target)?;
         File::open(&folder)?.sync_all()

@@ -47,6 +47,7 @@ enum Command {
 
 /// Run the program on the process arguments and return the exit code.
 pub fn main() -> i32 {
+    crate::plugins::local::watchdog::run_if_asked();
     raise_open_file_limit();
     let argv = args::normalize(std::env::args_os());
     let cli = match Cli::try_parse_from(&argv) {

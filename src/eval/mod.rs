@@ -82,15 +82,22 @@ impl Evaluator<'_> {
             )),
             ExprKind::Object(items) => {
                 let mut attrs = Map::new();
+                // A key cannot carry a mark of its own: as in HCL, a sensitive key marks the
+                // whole object.
+                let mut marked = false;
                 for item in items {
                     let key = match item.bare_key() {
                         Some(k) => k.to_string(),
-                        None => self.object_key(&item.key)?,
+                        None => {
+                            let (key, key_marked) = self.object_key(&item.key)?;
+                            marked |= key_marked;
+                            key
+                        }
                     };
                     let v = self.eval(&item.value)?;
                     attrs.insert(key, v);
                 }
-                Ok(Value::Object(attrs))
+                Ok(Value::Object(attrs).mark_if(marked))
             }
             ExprKind::GetAttr(target, name) => {
                 let target_value = self.eval(target)?;
@@ -187,21 +194,23 @@ impl Evaluator<'_> {
         Err(diag)
     }
 
-    fn object_key(&mut self, key: &Expr) -> Result<String> {
+    /// An object key's text, and whether it came from a sensitive value.
+    fn object_key(&mut self, key: &Expr) -> Result<(String, bool)> {
         if matches!(key.kind, ExprKind::GetAttr(..) | ExprKind::Index(..)) {
             // `{ var.name = 1 }` reads like a literal name but is a reference: HCL refuses to guess.
             return Err(Diagnostic::error(key.span, "ambiguous object key")
                 .with_hint("wrap the key in parentheses to use its value, `(var.name) = ...`, or quote it to use it as text"));
         }
         let v = self.eval(key)?;
-        match v.unmark().0 {
+        let (v, marked) = v.unmark();
+        match v {
             Value::Null => Err(Diagnostic::error(key.span, "an object key cannot be null")),
             Value::Unknown(_) => Err(Diagnostic::error(
                 key.span,
                 "an object key must be known before the build",
             )),
             other => match value::convert(other.clone(), &Type::String) {
-                Ok(Value::String(s)) => Ok(s),
+                Ok(Value::String(s)) => Ok((s, marked)),
                 _ => Err(Diagnostic::error(
                     key.span,
                     format!("an object key must be a string, not {}", other.kind_name()),
@@ -380,21 +389,29 @@ impl Evaluator<'_> {
 
     fn for_expr(&mut self, f: &ForExpr, span: Span) -> Result<Value> {
         let c = self.eval(&f.collection)?;
-        let (c, marked) = c.unmark_deep();
+        // The elements keep their own marks; a mark on the whole collection marks every key,
+        // element and the result, so an iteration variable is as sensitive as what it came from.
+        let (c, marked) = match c {
+            Value::Sensitive(inner) => (*inner, true),
+            c => (c, false),
+        };
         if c.is_unknown() {
             return Ok(Value::unknown());
         }
-        let items = iterate(c, f.collection.span)?;
+        let items = iterate(c, f.collection.span)?
+            .into_iter()
+            .map(|(k, v)| (k.mark_if(marked), v.mark_if(marked)));
         let mut tuple = Vec::new();
         let mut object: Map = Map::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut marked = marked;
         for (k, v) in items {
             let depth = self.scope.len();
             if let Some(kv) = &f.key_var {
                 self.scope.push((kv.name.clone(), k));
             }
             self.scope.push((f.value_var.name.clone(), v));
-            let step = self.for_step(f, &mut tuple, &mut object, &mut groups);
+            let step = self.for_step(f, &mut tuple, &mut object, &mut groups, &mut marked);
             self.scope.truncate(depth);
             if let Some(unknown) = step? {
                 return Ok(unknown);
@@ -423,6 +440,7 @@ impl Evaluator<'_> {
         tuple: &mut Vec<Value>,
         object: &mut Map,
         groups: &mut BTreeMap<String, Vec<Value>>,
+        marked: &mut bool,
     ) -> Result<Option<Value>> {
         if let Some(cond) = &f.condition {
             let c = self.eval(cond)?;
@@ -454,7 +472,10 @@ impl Evaluator<'_> {
             None => tuple.push(value),
             Some(key_expr) => {
                 let key = self.eval(key_expr)?;
-                let key = match key.unmark().0 {
+                let (key, key_marked) = key.unmark();
+                // A sensitive key marks the whole result, and is never quoted.
+                *marked |= key_marked;
+                let key = match key {
                     Value::Unknown(_) => return Ok(Some(Value::unknown())),
                     Value::Null => {
                         return Err(Diagnostic::error(
@@ -480,10 +501,13 @@ impl Evaluator<'_> {
                 } else {
                     match object.entry(key) {
                         std::collections::btree_map::Entry::Occupied(e) => {
-                            return Err(Diagnostic::error(
-                                key_expr.span,
-                                format!("two elements produce the key \"{}\"", e.key()),
-                            )
+                            let message = if key_marked {
+                                "two elements produce the same key (a sensitive value, not shown)"
+                                    .to_string()
+                            } else {
+                                format!("two elements produce the key \"{}\"", e.key())
+                            };
+                            return Err(Diagnostic::error(key_expr.span, message)
                             .with_hint("add `...` after the value expression to group the values of equal keys into lists"));
                         }
                         std::collections::btree_map::Entry::Vacant(e) => {

@@ -132,6 +132,13 @@ pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span
                 .and_then(|i| xs.into_iter().nth(i as usize))
             {
                 Some(v) => v,
+                None if key_marked => {
+                    return Err(Diagnostic::error(
+                        key_span,
+                        "the index (a sensitive value, not shown) is not in this list",
+                    )
+                    .with_hint(format!("the list has {len} element(s)")))
+                }
                 None if n.is_integer() => return Err(out_of_range(key_span, &n.to_string(), len)),
                 None => {
                     return Err(Diagnostic::error(
@@ -154,6 +161,14 @@ pub(super) fn index(target: Value, key: Value, key_span: Span, target_span: Span
             };
             match m.remove(&k) {
                 Some(v) => v,
+                // Neither the key nor a near name is quoted when the key is sensitive.
+                None if key_marked => {
+                    return Err(Diagnostic::error(
+                        key_span,
+                        "the key (a sensitive value, not shown) is not in this map",
+                    )
+                    .with_hint("use lookup(map, key, default) for keys that may be missing"))
+                }
                 None => {
                     let names: Vec<&str> = m.keys().map(String::as_str).collect();
                     let diag =

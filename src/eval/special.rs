@@ -102,10 +102,21 @@ pub(super) fn call(
                 }
             };
             let full = ev.ctx.functions.base_dir.join(path);
+            // A sensitive path is never named, in this message or the ones below.
+            let shown = if path_v.contains_sensitive() {
+                "(a sensitive path)".to_string()
+            } else {
+                path.to_string()
+            };
             let text = std::fs::read_to_string(&full).map_err(|e| {
+                let full = if path_v.contains_sensitive() {
+                    shown.clone()
+                } else {
+                    full.display().to_string()
+                };
                 Diagnostic::error(
                     call.args[0].span,
-                    format!("templatefile(): cannot read {}: {e}", full.display()),
+                    format!("templatefile(): cannot read {full}: {e}"),
                 )
             })?;
             // The template file is not in the caller's source map: report its problems by
@@ -116,14 +127,14 @@ pub(super) fn call(
                         span,
                         format!(
                             "templatefile(): {} is not a valid template: {}",
-                            path, diags[0].message
+                            shown, diags[0].message
                         ),
                     )
                 })?;
             let Some(_level) = TemplateLevel::enter() else {
                 return Err(Diagnostic::error(
                     span,
-                    format!("templatefile(): {path} nests templatefile calls more than {MAX_TEMPLATE_LEVELS} levels deep"),
+                    format!("templatefile(): {shown} nests templatefile calls more than {MAX_TEMPLATE_LEVELS} levels deep"),
                 )
                 .with_hint("a template that calls templatefile on itself never ends"));
             };
@@ -133,8 +144,9 @@ pub(super) fn call(
             };
             nested
                 .eval_template_with(&template, span, vars.into_iter().collect())
+                .map(|v| v.mark_if(path_v.contains_sensitive()))
                 .map_err(|d| {
-                    Diagnostic::error(span, format!("templatefile(): in {path}: {}", d.message))
+                    Diagnostic::error(span, format!("templatefile(): in {shown}: {}", d.message))
                 })
         }
         _ => unreachable!("checked against NAMES"),

@@ -227,3 +227,107 @@ build {
         "the trap ran to its end:\n{stdout}"
     );
 }
+
+/// The `file` builder streams its copy: memory stays flat whatever the source's size, an
+/// interrupt stops it between chunks, and no half-written target or temporary file is left.
+#[test]
+fn the_file_builder_copies_in_chunks_and_stops_on_an_interrupt() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "file" "big" {
+  source = "huge.img"
+  target = "out/copy.img"
+}
+
+build {
+  sources = ["source.file.big"]
+}
+"#,
+    );
+    let dir = test.dir();
+    // 64 GiB of holes: reading it costs no disk, and no build copies it within the test.
+    std::fs::File::create(dir.join("huge.img"))
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let mut child = spawn_kiln(dir, &["build", "-color=false", "t.pkr.hcl"]);
+    let out = dir.join("out");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let copied = loop {
+        let size = std::fs::read_dir(&out)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0);
+        if size >= 256 << 20 {
+            break size;
+        }
+        assert!(Instant::now() < deadline, "the copy never got under way");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let peak_kib = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .expect("VmHWM");
+    interrupt(&child);
+    let (status, stdout) = wait_with_timeout(&mut child, Duration::from_secs(15));
+    assert_eq!(status, 1, "{stdout}");
+    assert!(
+        stdout.contains("Cleanly cancelled builds after being interrupted."),
+        "{stdout}"
+    );
+    assert!(
+        peak_kib < 128 << 10,
+        "{peak_kib} KiB resident after copying {copied} bytes: the source is not held whole"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing half-written is left: {left:?}");
+}
+
+/// A kiln killed outright (SIGKILL, an OOM kill) cannot clean up; its watchdog still stops the
+/// command's whole group and removes its script, instead of leaving them orphaned.
+#[test]
+fn a_command_is_stopped_and_its_script_removed_when_kiln_is_killed_outright() {
+    let test = Test::new().write(
+        "t.pkr.hcl",
+        r#"
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["echo $0 > script", "read -r _ _ _ _ group _ < /proc/$$/stat; echo $group > group", "sleep 60"]
+  }
+}
+"#,
+    );
+    let dir = test.dir();
+    let mut child = spawn_kiln(dir, &["build", "t.pkr.hcl"]);
+    wait_for_file(&dir.join("group"));
+    let group = group_in(&dir.join("group"));
+    let script = wait_for_file(&dir.join("script"));
+    send(&child, libc::SIGKILL);
+    let _ = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_group_ends(group, "the script kiln left running was stopped");
+    let script = Path::new(script.trim_end());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while script.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} is left behind",
+            script.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

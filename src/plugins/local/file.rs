@@ -3,12 +3,16 @@
 
 use crate::body::{shown_attr, BodyValue};
 use crate::diagnostic::Diagnostic;
+use crate::fsutil;
 use crate::plugins::check::Checker;
 use crate::plugins::sdk::{
     generated, Artifact, Builder, BuilderPlan, BuilderStep, BuilderStepKind, StepContext,
     StepError, StepFuture,
 };
 use serde::Deserialize;
+use std::io::{ErrorKind, Read, Write};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
 
 /// The file builder's config.
 #[derive(Deserialize, Debug, Clone, PartialEq)]
@@ -80,10 +84,11 @@ impl Builder for Config {
             let target = self.target.clone();
             if !self.source.is_empty() {
                 cx.say(&format!("Copying {} to {target}", self.source));
-                let bytes = copy_file(&self.source, &target).await?;
+                let bytes = copy_file(&self.source, &target, cx.cancel).await?;
                 cx.say(&format!("Copied {bytes} bytes"));
             } else {
-                write_file(&target, self.content.as_bytes()).await?;
+                write_whole(&target, |to| to.write_all(self.content.as_bytes()))
+                    .map_err(|e| StepError::new(format!("cannot write {target}: {e}")))?;
             }
             let mut generated = generated::base(&cx);
             generated::without_connection(&mut generated, "File");
@@ -94,22 +99,62 @@ impl Builder for Config {
     }
 }
 
-async fn copy_file(source: &str, target: &str) -> Result<usize, StepError> {
-    let data = tokio::fs::read(source)
+/// Copy `source` to `target` a chunk at a time, so memory stays flat whatever the size, and
+/// stop between chunks once the build is cancelled. The target is written whole or not at all.
+async fn copy_file(
+    source: &str,
+    target: &str,
+    cancel: &CancellationToken,
+) -> Result<u64, StepError> {
+    let (source, target, cancel) = (source.to_owned(), target.to_owned(), cancel.clone());
+    tokio::task::spawn_blocking(move || copy_whole(&source, &target, &cancel))
         .await
-        .map_err(|e| StepError::new(format!("cannot read {source}: {e}")))?;
-    write_file(target, &data).await?;
-    Ok(data.len())
+        .map_err(|e| StepError::new(format!("the copy stopped: {e}")))?
 }
 
-async fn write_file(target: &str, data: &[u8]) -> Result<(), StepError> {
-    let path = std::path::Path::new(target);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| StepError::new(format!("cannot create {}: {e}", dir.display())))?;
+fn copy_whole(source: &str, target: &str, cancel: &CancellationToken) -> Result<u64, StepError> {
+    let mut from = std::fs::File::open(source)
+        .map_err(|e| StepError::new(format!("cannot read {source}: {e}")))?;
+    let mut copied = 0u64;
+    let mut read_failed = None;
+    let written = write_whole(target, |to| {
+        let mut buf = vec![0u8; COPY_CHUNK];
+        loop {
+            if cancel.is_cancelled() {
+                return Err(std::io::Error::new(ErrorKind::Interrupted, "cancelled"));
+            }
+            let n = match from.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let kind = e.kind();
+                    read_failed = Some(e);
+                    return Err(kind.into());
+                }
+            };
+            to.write_all(&buf[..n])?;
+            copied += n as u64;
+        }
+    });
+    match (written, read_failed) {
+        (Ok(()), _) => Ok(copied),
+        (Err(_), Some(e)) => Err(StepError::new(format!("cannot read {source}: {e}"))),
+        (Err(_), None) if cancel.is_cancelled() => Err(StepError::cancelled()),
+        (Err(e), None) => Err(StepError::new(format!("cannot write {target}: {e}"))),
     }
-    tokio::fs::write(path, data)
-        .await
-        .map_err(|e| StepError::new(format!("cannot write {target}: {e}")))
+}
+
+/// How much of the source is held at once.
+const COPY_CHUNK: usize = 1 << 20;
+
+fn write_whole(
+    target: &str,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let path = Path::new(target);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    fsutil::write_atomic_with(path, fill)
 }

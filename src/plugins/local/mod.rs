@@ -10,3 +10,4 @@ pub mod null;
 pub mod process;
 pub mod shell_local;
 pub mod shell_local_pp;
+pub mod watchdog;

@@ -22,6 +22,11 @@ static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// that descriptor until it execs, and running the script then fails with "Text file busy".
 static SPAWN: RwLock<()> = RwLock::new(());
 
+/// Held while a process is spawned; see [`SPAWN`].
+pub(super) fn spawning() -> std::sync::RwLockReadGuard<'static, ()> {
+    SPAWN.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A temporary file (an inline script, uploaded content), removed when dropped, also when its
 /// step is cancelled, and by [`abandon_all`] when the process exits at once.
 pub struct TempFile(PathBuf);
@@ -41,6 +46,7 @@ impl TempFile {
         let name = format!("{prefix}{}{extension}", uuid::Uuid::new_v4().simple());
         let path = std::env::temp_dir().join(name);
         lock(&TEMP_FILES).push(path.clone());
+        super::watchdog::file_created(&path);
         let temp = TempFile(path);
         let _exclusive = SPAWN.write().unwrap_or_else(|e| e.into_inner());
         let mut file = std::fs::OpenOptions::new()
@@ -61,6 +67,7 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
         lock(&TEMP_FILES).retain(|p| p != &self.0);
+        super::watchdog::file_removed(&self.0);
     }
 }
 
@@ -69,7 +76,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// How long a cancelled command has between SIGTERM and SIGKILL.
-const GRACE: Duration = Duration::from_secs(3);
+pub(super) const GRACE: Duration = Duration::from_secs(3);
 
 /// How a command ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -114,7 +121,7 @@ pub async fn run(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = {
-        let _shared = SPAWN.read().unwrap_or_else(|e| e.into_inner());
+        let _shared = spawning();
         command.spawn()?
     };
     let pgid = child.id().map(|id| id as i32);
@@ -200,6 +207,7 @@ struct Group(i32);
 impl Group {
     fn new(pgid: i32) -> Group {
         live(|set| set.insert(pgid));
+        super::watchdog::group_started(pgid);
         Group(pgid)
     }
 }
@@ -208,6 +216,7 @@ impl Drop for Group {
     fn drop(&mut self) {
         signal_group(self.0, libc::SIGKILL);
         live(|set| set.remove(&self.0));
+        super::watchdog::group_ended(self.0);
     }
 }
 
@@ -248,7 +257,7 @@ fn live<T>(f: impl FnOnce(&mut HashSet<i32>) -> T) -> T {
 
 /// Whether any process is left in group `pgid`, zombies aside: a process whose parent died
 /// waits for PID 1 to reap it, which in a container may never happen.
-fn group_alive(pgid: i32) -> bool {
+pub(super) fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks that the group exists; it touches no memory.
     if unsafe { libc::kill(-pgid, 0) } != 0 {
         return false;
@@ -271,7 +280,7 @@ fn group_alive(pgid: i32) -> bool {
     })
 }
 
-fn signal_group(pgid: i32, signal: i32) {
+pub(super) fn signal_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
     unsafe {
         libc::kill(-pgid, signal);
