@@ -400,7 +400,9 @@ fn fn_shape(e: &Expr) -> String {
             },
             fn_shape(x)
         ),
-        ExprKind::Binary(op, a, b) => format!("({} {} {})", fn_shape(a), op.symbol(), fn_shape(b)),
+        ExprKind::Binary(first, rest) => rest.iter().fold(fn_shape(first), |a, (op, b)| {
+            format!("({a} {} {})", op.symbol(), fn_shape(b))
+        }),
         ExprKind::Conditional(c, a, b) => {
             format!("({} ? {} : {})", fn_shape(c), fn_shape(a), fn_shape(b))
         }

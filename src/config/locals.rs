@@ -217,7 +217,6 @@ pub fn evaluate_all(
     // data sources run, evaluated again then (in this order).
     let mut reads_data: std::collections::HashSet<NodeIndex> = std::collections::HashSet::new();
     let mut data_locals: Vec<Local> = Vec::new();
-    let mut local_values = Map::new();
     let mut data_values: BTreeMap<String, Map> = BTreeMap::new();
     for node in order {
         match graph[node] {
@@ -237,9 +236,17 @@ pub fn evaluate_all(
                         Value::Unknown(Type::Dynamic)
                     }
                 };
-                local_values.insert(name.to_string(), value);
-                ctx.variables
-                    .insert("local".into(), Value::Object(local_values.clone()));
+                // Added in place: copying every local for each one is quadratic.
+                match ctx
+                    .variables
+                    .entry("local".into())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
+                    Value::Object(values) => {
+                        values.insert(name.to_string(), value);
+                    }
+                    other => *other = Value::Object(Map::from([(name.to_string(), value)])),
+                }
             }
             Node::Data(i) => {
                 reads_data.insert(node);
@@ -267,6 +274,10 @@ pub fn evaluate_all(
             }
         }
     }
+    let local_values = match ctx.variables.get("local") {
+        Some(Value::Object(values)) => values.clone(),
+        _ => Map::new(),
+    };
     for (name, local) in locals.iter_mut() {
         if let Some(v) = local_values.get(name) {
             local.value = v.clone();

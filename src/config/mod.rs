@@ -362,8 +362,8 @@ pub const BUILD_TIME_FIELDS: &[&str] = &[
 
 impl Template {
     /// Every sensitive value as the text a command could print: values of `sensitive`
-    /// variables and locals, and anything marked sensitive inside others. A build's output
-    /// shows `<sensitive>` in their place.
+    /// variables and locals, and what is marked sensitive inside others (see
+    /// [`collect_secrets`]). A build's output shows `<sensitive>` in their place.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
         for v in self.variables.values() {
@@ -389,16 +389,33 @@ impl Template {
     }
 }
 
-fn collect_secrets(v: &Value, sensitive: bool, out: &mut Vec<String>) {
-    match v {
-        Value::Sensitive(inner) => collect_secrets(inner, true, out),
-        Value::String(s) if sensitive && !s.is_empty() => out.push(s.clone()),
-        Value::Number(_) | Value::Bool(_) if sensitive => out.push(crate::value::to_console(v)),
-        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
-            xs.iter().for_each(|x| collect_secrets(x, sensitive, out))
+/// The texts to hide inside `v`. A value declared sensitive gives all of its strings and
+/// numbers. A value only derived from a secret (marked through a function, a key or a `for`)
+/// gives its strings, but none shorter than [`SHORTEST_DERIVED`]: a mark covers a whole object,
+/// and hiding each `"v"` or `1` in it would cut every such letter or digit out of all output.
+/// Keys are not hidden: a key that is a secret is hidden as that secret already.
+fn collect_secrets(v: &Value, declared: bool, out: &mut Vec<String>) {
+    collect_marked(v, declared, declared, out);
+}
+
+const SHORTEST_DERIVED: usize = 4;
+
+fn collect_marked(v: &Value, declared: bool, marked: bool, out: &mut Vec<String>) {
+    let hide = |s: &str, out: &mut Vec<String>| {
+        if !s.is_empty() && (declared || s.len() >= SHORTEST_DERIVED) {
+            out.push(s.to_string());
         }
+    };
+    match v {
+        Value::Sensitive(inner) => collect_marked(inner, declared, true, out),
+        Value::String(s) if marked => hide(s, out),
+        Value::Number(_) | Value::Bool(_) if declared => out.push(crate::value::to_console(v)),
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs
+            .iter()
+            .for_each(|x| collect_marked(x, declared, marked, out)),
         Value::Map(m) | Value::Object(m) => {
-            m.values().for_each(|x| collect_secrets(x, sensitive, out))
+            m.values()
+                .for_each(|x| collect_marked(x, declared, marked, out));
         }
         _ => {}
     }

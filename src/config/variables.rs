@@ -286,6 +286,7 @@ pub fn assign(
     ctx: &Context,
     diags: &mut Vec<Diagnostic>,
 ) {
+    let ctx = &ctx.values_only();
     for var in vars.values_mut() {
         if let Some(d) = &var.default {
             var.value = d.clone();
@@ -304,9 +305,13 @@ pub fn assign(
                 var.value = v;
                 var.origin = Origin::Env(key.clone());
             }
-            Err(d) => diags.push(d.with_hint(format!(
-                "the value comes from the environment variable {key}"
-            ))),
+            Err(d) => {
+                // Reported once: not also as a variable without a value.
+                var.broken = true;
+                diags.push(d.with_hint(format!(
+                    "the value comes from the environment variable {key}"
+                )))
+            }
         }
     }
     for file in input.auto_files {
@@ -428,15 +433,21 @@ fn assign_file(
                     var.value = v;
                     var.origin = Origin::Assigned(attr.expr.span);
                 }
-                Err(msg) => diags.push(
-                    Diagnostic::error(
-                        attr.expr.span,
-                        format!("invalid value for the variable `{name}`: {msg}"),
+                Err(msg) => {
+                    var.broken = true;
+                    diags.push(
+                        Diagnostic::error(
+                            attr.expr.span,
+                            format!("invalid value for the variable `{name}`: {msg}"),
+                        )
+                        .with_label(var.span, "declared here"),
                     )
-                    .with_label(var.span, "declared here"),
-                ),
+                }
             },
-            Err(d) => diags.push(d),
+            Err(d) => {
+                var.broken = true;
+                diags.push(d)
+            }
         }
     }
 }
@@ -481,6 +492,7 @@ fn assign_flag(
             var.origin = Origin::Assigned(value_span);
         }
         Err(mut d) => {
+            var.broken = true;
             d.span = Some(value_span);
             diags.push(d.with_label(var.span, "declared here"));
         }

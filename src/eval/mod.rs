@@ -21,6 +21,9 @@ pub struct Context {
     pub variables: BTreeMap<String, Value>,
     /// What functions may read from their surroundings.
     pub functions: FunctionContext,
+    /// Only plain values are allowed: no variables and no function calls, as Packer evaluates
+    /// variable files and `-var` values.
+    pub values_only: bool,
 }
 
 impl Context {
@@ -29,6 +32,16 @@ impl Context {
         Context {
             variables: BTreeMap::new(),
             functions,
+            values_only: false,
+        }
+    }
+
+    /// A context for variable files and `-var` values, which hold plain values only.
+    pub fn values_only(&self) -> Context {
+        Context {
+            variables: BTreeMap::new(),
+            functions: self.functions.clone(),
+            values_only: true,
         }
     }
 
@@ -100,6 +113,9 @@ impl Evaluator<'_> {
                 Ok(Value::Object(attrs).mark_if(marked))
             }
             ExprKind::GetAttr(target, name) => {
+                if let Some(v) = self.borrowed(expr) {
+                    return Ok(v.clone());
+                }
                 let target_value = self.eval(target)?;
                 ops::get_attr(target_value, &name.name, name.span, target.span).map_err(|mut d| {
                     // `var.x`, `local.x`: name what is missing in the template's own words.
@@ -162,14 +178,39 @@ impl Evaluator<'_> {
                 let v = self.eval(operand)?;
                 ops::unary(*op, v, span)
             }
-            ExprKind::Binary(op, lhs, rhs) => {
-                let l = self.eval(lhs)?;
-                let r = self.eval(rhs)?;
-                ops::binary(*op, l, r, lhs.span, rhs.span, span)
+            ExprKind::Binary(first, rest) => {
+                let mut value = self.eval(first)?;
+                let mut left = first.span;
+                for (op, rhs) in rest {
+                    let r = self.eval(rhs)?;
+                    let both = left.to(rhs.span);
+                    value = ops::binary(*op, value, r, left, rhs.span, both)?;
+                    left = both;
+                }
+                Ok(value)
             }
             ExprKind::Conditional(cond, yes, no) => self.conditional(cond, yes, no),
             ExprKind::For(f) => self.for_expr(f, span),
             ExprKind::FunctionCall(call) => self.call(call, span),
+        }
+    }
+
+    /// `name.attr.attr` read in place, copying only the value at its end: `local.x` must not
+    /// copy every local. `None` when a step needs the full rules (a mark, a missing attribute,
+    /// another kind of value), which the caller then applies.
+    fn borrowed(&self, expr: &Expr) -> Option<&Value> {
+        match &expr.kind {
+            ExprKind::Variable(ident) => {
+                match self.scope.iter().rev().find(|(n, _)| *n == ident.name) {
+                    Some((_, v)) => Some(v),
+                    None => self.ctx.variables.get(&ident.name),
+                }
+            }
+            ExprKind::GetAttr(target, name) => match self.borrowed(target)? {
+                Value::Object(attrs) | Value::Map(attrs) => attrs.get(&name.name),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -179,6 +220,11 @@ impl Evaluator<'_> {
         }
         if let Some(v) = self.ctx.variables.get(name) {
             return Ok(v.clone());
+        }
+        if self.ctx.values_only {
+            return Err(
+                Diagnostic::error(span, "variables are not allowed here").with_hint(VALUES_ONLY)
+            );
         }
         let mut names: Vec<&str> = self.ctx.variables.keys().map(String::as_str).collect();
         names.extend(self.scope.iter().map(|(n, _)| n.as_str()));
@@ -522,6 +568,12 @@ impl Evaluator<'_> {
 
     fn call(&mut self, call: &crate::syntax::FunctionCall, span: Span) -> Result<Value> {
         let name = call.name.name.as_str();
+        if self.ctx.values_only {
+            return Err(
+                Diagnostic::error(call.name.span, "function calls are not allowed here")
+                    .with_hint(VALUES_ONLY),
+            );
+        }
         if let Some(result) = special::call(self, call, span) {
             return result;
         }
@@ -581,6 +633,8 @@ impl Evaluator<'_> {
         })
     }
 }
+
+const VALUES_ONLY: &str = "variable files and -var take plain values, as in Packer; compute a value from others in a local in the template";
 
 /// The (key, value) pairs a `for` iterates: index/element for sequences, key/value for maps,
 /// element/element for sets.

@@ -60,9 +60,11 @@ fn walk(expr: &Expr, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
             }
         }
         ExprKind::Unary(_, e) | ExprKind::Parens(e) => walk(e, bound, out),
-        ExprKind::Binary(_, a, b) => {
-            walk(a, bound, out);
-            walk(b, bound, out);
+        ExprKind::Binary(first, rest) => {
+            walk(first, bound, out);
+            for (_, e) in rest {
+                walk(e, bound, out);
+            }
         }
         ExprKind::Conditional(c, a, b) => {
             walk(c, bound, out);

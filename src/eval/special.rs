@@ -141,6 +141,7 @@ pub(super) fn call(
             let nested = super::Context {
                 variables: Default::default(),
                 functions: ev.ctx.functions.clone(),
+                values_only: ev.ctx.values_only,
             };
             nested
                 .eval_template_with(&template, span, vars.into_iter().collect())

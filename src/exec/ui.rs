@@ -130,16 +130,27 @@ impl Ui {
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
-    /// `text` with every secret replaced by `<sensitive>`.
+    /// `text` with every secret replaced by `<sensitive>`, in one pass over the text: the
+    /// leftmost secret first, the longest where several start at one place, and never a secret
+    /// found inside a `<sensitive>` already put in.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
         let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-        for s in secrets.iter() {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "<sensitive>");
-            }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        loop {
+            // Longest first: at equal positions the first found is the longest.
+            let next = secrets
+                .iter()
+                .filter_map(|s| rest.find(s.as_str()).map(|at| (at, s.len())))
+                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
+            let Some((at, len)) = next else {
+                out.push_str(rest);
+                return out;
+            };
+            out.push_str(&rest[..at]);
+            out.push_str("<sensitive>");
+            rest = &rest[at + len..];
         }
-        out
     }
 
     /// A line from (or about) the build `target`, written to the screen, the build's log and

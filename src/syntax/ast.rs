@@ -116,7 +116,10 @@ pub enum ExprKind {
     Index(Box<Expr>, Box<Expr>),
     Splat(Splat),
     Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A run of binary operators of one precedence, read left to right: `first op1 e1 op2 e2`
+    /// is `(first op1 e1) op2 e2`. Kept flat, a long chain (`a + b + ... + z`) does not nest as
+    /// deep as it is long.
+    Binary(Box<Expr>, Vec<(BinaryOp, Expr)>),
     Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
     For(Box<ForExpr>),
     /// `( expr )`, kept so an object key in parentheses is evaluated rather than taken literally.

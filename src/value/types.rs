@@ -46,6 +46,21 @@ impl Type {
             Diagnostic::error(expr.span, "invalid type constraint").with_hint(hint.to_string())
         };
         match &expr.kind {
+            // HCL's JSON syntax writes a type as a string holding the native expression,
+            // `"type": "list(string)"`; what goes wrong inside it is reported at the string.
+            ExprKind::Template(t) if !t.heredoc => match t.parts.as_slice() {
+                [crate::syntax::TemplatePart::Literal(text, span)] => {
+                    crate::syntax::parse_expression(span.file, text)
+                        .map_err(|mut d| d.swap_remove(0))
+                        .and_then(|inner| Type::from_expr(&inner))
+                        .map_err(|mut d| {
+                            d.span = Some(*span);
+                            d.labels.clear();
+                            d
+                        })
+                }
+                _ => Err(bad("a type is written like `string`, `list(number)` or `object({ name = string })`")),
+            },
             ExprKind::Variable(ident) => match ident.name.as_str() {
                 "string" => Ok(Type::String),
                 "number" => Ok(Type::Number),

@@ -220,7 +220,7 @@ fn the_open_file_soft_limit_is_raised_to_the_hard_one() {
 }
 
 /// Every process's command line on this machine, joined.
-fn all_command_lines() -> String {
+pub(super) fn all_command_lines() -> String {
     let mut all = String::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
         if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {

@@ -139,15 +139,27 @@ impl Lower<'_> {
     /// Operands with their prefix operators and suffixes, and the binary operators between them,
     /// folded by precedence (left-associative within a level) as they are read.
     fn operation(&mut self, chain: Pairs<Rule>, on_one_line: bool, whole: Span) -> Expr {
-        // A chain of operators folds into a tree as deep as the chain is long; a chain has fewer
-        // operators than children, so only a long one needs them counted.
+        // Binary operators of one precedence stay one flat run, so the folded tree is as deep as
+        // the precedence levels used plus the longest run of prefix operators (`- - - x` is
+        // three levels); a chain has fewer of those than children, so only a long one is counted.
         if self.depth + chain.len() > MAX_EXPRESSION_DEPTH {
-            // Prefix operators nest too: `- - - x` is three levels.
-            let operators = chain
-                .clone()
-                .filter(|p| matches!(p.as_rule(), Rule::binary_op | Rule::unary_op))
-                .count();
-            if self.depth + operators > MAX_EXPRESSION_DEPTH {
+            let (mut run, mut prefixes) = (0, 0);
+            let mut levels = [false; 8];
+            for p in chain.clone() {
+                match p.as_rule() {
+                    Rule::unary_op => {
+                        run += 1;
+                        prefixes = prefixes.max(run);
+                    }
+                    Rule::binary_op => {
+                        levels[usize::from(binary_op(p.as_str()).precedence())] = true;
+                        run = 0;
+                    }
+                    _ => run = 0,
+                }
+            }
+            let levels = levels.iter().filter(|&&used| used).count();
+            if self.depth + prefixes + levels > MAX_EXPRESSION_DEPTH {
                 self.report_too_deep(whole);
                 return Expr {
                     kind: ExprKind::Null,
@@ -447,13 +459,23 @@ fn binary_op(symbol: &str) -> BinaryOp {
     }
 }
 
-/// `lhs op rhs`, spanning both.
+/// `lhs op rhs`, spanning both; appended to `lhs` when it is a run of the same precedence.
 fn binary(lhs: Expr, op: BinaryOp, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
-    Expr {
-        kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-        span,
-    }
+    let kind = match lhs.kind {
+        ExprKind::Binary(first, mut rest) if rest[0].0.precedence() == op.precedence() => {
+            rest.push((op, rhs));
+            ExprKind::Binary(first, rest)
+        }
+        kind => ExprKind::Binary(
+            Box::new(Expr {
+                kind,
+                span: lhs.span,
+            }),
+            vec![(op, rhs)],
+        ),
+    };
+    Expr { kind, span }
 }
 
 fn close_splat(source: Expr, each: Vec<Traversal>, full: bool, span: Span) -> Expr {
