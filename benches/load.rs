@@ -105,7 +105,70 @@ fn main() {
         }
         None => println!("| packer | not installed (apt-get install packer) | |"),
     }
+    chained_locals(&scratch, &kiln);
     let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Locals each reading the one before (`l{i} = local.l{i-1} + 1`): loading must stay linear in
+/// their number. Packer 1.6.6 validates the same file as the peer; it gives up on long chains
+/// (its evaluation makes a fixed number of passes), which the table says.
+fn chained_locals(scratch: &Path, kiln: &Path) {
+    println!();
+    println!("| chained locals | kiln load (in memory, best of 3) | kiln validate (process) | packer 1.6.6 validate |");
+    println!("| --- | --- | --- | --- |");
+    let packer = which("packer");
+    for n in [1_000, 4_000, 16_000] {
+        let dir = scratch.join(format!("locals-{n}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut text = String::from("locals {\n  l0 = 1\n");
+        for i in 1..n {
+            text.push_str(&format!("  l{i} = local.l{} + 1\n", i - 1));
+        }
+        text.push_str("}\n\nsource \"null\" \"x\" {\n  communicator = \"none\"\n}\n\nbuild {\n  sources = [\"source.null.x\"]\n}\n");
+        let file = dir.join("t.pkr.hcl");
+        std::fs::write(&file, text).expect("write");
+        let options = LoadOptions {
+            path: file.clone(),
+            timestamp: "2026-11-24T12:00:00Z".into(),
+            cwd: dir.clone(),
+            ..LoadOptions::default()
+        };
+        let best = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let mut sources = SourceMap::new();
+                std::hint::black_box(config::load(&mut sources, &options));
+                start.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        let args = ["validate", file.to_str().expect("a UTF-8 path")];
+        let process = if kiln.exists() {
+            format!("{:.1} ms", time_process(kiln, &args, 3).0)
+        } else {
+            "(build target/release/kiln first)".into()
+        };
+        let peer = match &packer {
+            Some(packer) => {
+                let ok = Command::new(packer)
+                    .args(args)
+                    .env("CHECKPOINT_DISABLE", "1")
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                let (med, _) = time_process(packer, &args, 3);
+                if ok {
+                    format!("{med:.1} ms")
+                } else {
+                    format!("fails after {med:.1} ms")
+                }
+            }
+            None => "not installed".into(),
+        };
+        println!(
+            "| {n} | {:.1} ms | {process} | {peer} |",
+            best.as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn time_process(bin: &Path, args: &[&str], runs: usize) -> (f64, f64) {

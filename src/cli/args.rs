@@ -38,6 +38,55 @@ fn is_single_dash_long(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A boolean as Go's `strconv.ParseBool` reads it, which Packer's flags use.
+pub fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        other => Err(format!("expected true or false, not `{other}`")),
+    }
+}
+
+/// How a command-line error or help reads: flags with one dash, and an unknown flag worded as
+/// Go's flag package words it (clap's own tip there, to pass it after `--`, is wrong for kiln).
+pub fn usage_error(err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(flag)) = err.get(ContextKind::InvalidArg) {
+            let mut text = format!(
+                "error: flag provided but not defined: {}\n",
+                single_dash(flag)
+            );
+            if let Some(ContextValue::String(near)) = err.get(ContextKind::SuggestedArg) {
+                text.push_str(&format!("\n  tip: did you mean '{}'?\n", single_dash(near)));
+            }
+            text.push_str("\nFor more information, try '-help'.\n");
+            return text;
+        }
+    }
+    single_dash(&err.render().to_string())
+}
+
+/// clap's help and errors with flags named as Packer's users type them: `-only`, not
+/// `--only` (the command line was rewritten into clap's spelling before parsing).
+pub fn single_dash(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("--") {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let starts_word = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '\'' | '[' | '(' | ',' | '`' | '<'));
+        let names_flag = after[2..].starts_with(|c: char| c.is_ascii_alphabetic());
+        out.push_str(if starts_word && names_flag { "-" } else { "--" });
+        rest = &after[2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// When to color output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Color {

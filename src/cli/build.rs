@@ -34,9 +34,6 @@ pub struct BuildArgs {
     /// Prefix every output line with the time.
     #[arg(long)]
     pub timestamp_ui: bool,
-    /// Print Packer's machine-readable `timestamp,target,type,data...` lines.
-    #[arg(long)]
-    pub machine_readable: bool,
     /// Write an NDJSON stream of step events to FILE.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
@@ -85,7 +82,7 @@ pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> a
     let (text, diags) = exec::dry_run(&graph, &dry);
     print!("{text}");
     if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+        super::template::report(&diags, &sources, color);
     }
     Ok(if diagnostic::has_errors(&diags) { 1 } else { 0 })
 }
@@ -112,7 +109,7 @@ fn build(
 ) -> anyhow::Result<i32> {
     let refused = exec::preflight(&graph);
     if !refused.is_empty() {
-        eprint!("{}", diagnostic::render_all(&refused, &sources, color));
+        super::template::report(&refused, &sources, color);
         return Ok(1);
     }
     if args.on_error == OnError::Ask && !std::io::stdin().is_terminal() {
@@ -130,9 +127,9 @@ fn build(
     let targets: Vec<String> = graph.sessions().iter().map(|s| s.name.clone()).collect();
     let secrets = loaded.secrets();
     let ui_options = UiOptions {
-        color: ui_color && !args.machine_readable,
+        color: ui_color,
         timestamps: args.timestamp_ui,
-        machine_readable: args.machine_readable,
+        machine_readable: super::machine::enabled(),
         progress: std::io::stdout().is_terminal(),
         events: args.events.clone(),
         log_dir: args.log_dir.clone(),
@@ -146,7 +143,7 @@ fn build(
     };
     let state = Arc::new(exec::RunState::new(graph, sources, ui));
     if let Err(diags) = state.registry.begin(&state.graph, &state.ui) {
-        eprint!("{}", diagnostic::render_all(&diags, &state.sources, color));
+        super::template::report(&diags, &state.sources, color);
         return Ok(1);
     }
     let limits = exec::Limits {

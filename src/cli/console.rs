@@ -1,7 +1,6 @@
 //! `kiln console`: evaluate expressions typed on standard input, one per line.
 
 use super::template::{self, TemplateArgs};
-use crate::diagnostic;
 use crate::eval::Context;
 use crate::functions::FunctionContext;
 use crate::source::SourceMap;
@@ -62,7 +61,7 @@ pub fn run(args: ConsoleArgs, argv: &[OsString], color: bool) -> anyhow::Result<
                 writeln!(out, "{}", to_console(&value))?;
                 out.flush()?;
             }
-            Err(diags) => eprint!("{}", diagnostic::render_all(&diags, &sources, color)),
+            Err(diags) => super::template::report(&diags, &sources, color),
         }
     }
     Ok(0)

@@ -4,7 +4,7 @@
 //! order, so the output never depends on thread timing. A file that does not parse is reported
 //! and left alone; the others are still formatted.
 
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::format;
 use crate::source::{FileId, ReadError, SourceFile, SourceMap, Span};
 use crate::syntax;
@@ -67,7 +67,7 @@ pub fn run(args: FmtArgs, color: bool) -> anyhow::Result<i32> {
         }
     }
     if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+        super::template::report(&diags, &sources, color);
     }
     let mut failed = !diags.is_empty();
 
@@ -84,7 +84,7 @@ pub fn run(args: FmtArgs, color: bool) -> anyhow::Result<i32> {
         let file = sources.get(id);
         match outcome {
             Outcome::Invalid(diags) => {
-                eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+                super::template::report(&diags, &sources, color);
                 failed = true;
             }
             Outcome::Formatted { formatted } if formatted != file.text() => {
@@ -100,7 +100,7 @@ pub fn run(args: FmtArgs, color: bool) -> anyhow::Result<i32> {
                         out.flush()?;
                         let diag =
                             Diagnostic::global(format!("cannot write {}: {err}", file.name()));
-                        eprint!("{}", diag.render(&sources, color));
+                        super::machine::error(&diag.render(&sources, color));
                         failed = true;
                     }
                 }
@@ -159,7 +159,7 @@ fn run_stdin(args: &FmtArgs, color: bool) -> anyhow::Result<i32> {
                     offset,
                 },
             );
-            eprint!("{}", diag.render(&sources, color));
+            super::machine::error(&diag.render(&sources, color));
             return Ok(1);
         }
     };
@@ -168,7 +168,7 @@ fn run_stdin(args: &FmtArgs, color: bool) -> anyhow::Result<i32> {
     let formatted = match process(id, text) {
         Outcome::Formatted { formatted } => formatted,
         Outcome::Invalid(diags) => {
-            eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+            super::template::report(&diags, &sources, color);
             return Ok(1);
         }
     };

@@ -6,12 +6,15 @@ mod cleanup;
 mod console;
 mod fmt;
 mod graph;
+mod init;
 mod inspect;
+mod machine;
 mod registry;
 mod template;
 mod validate;
+mod version;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Build machine images from Packer templates.
 #[derive(Debug, Parser)]
@@ -20,6 +23,10 @@ struct Cli {
     /// Color the output (`-color=false` turns it off).
     #[arg(long, global = true, default_value = "auto", value_parser = args::parse_color)]
     color: args::Color,
+
+    /// Print Packer's machine-readable `timestamp,target,type,data...` lines.
+    #[arg(long, global = true)]
+    machine_readable: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -43,6 +50,12 @@ enum Command {
     Registry(registry::RegistryArgs),
     /// Delete what killed runs left in the cloud, from their journals and tags.
     Cleanup(cleanup::CleanupArgs),
+    /// Check a template's required_plugins against kiln's built-in plugins.
+    Init(init::InitArgs),
+    /// List kiln's plugins, or the plugins a template requires.
+    Plugins(init::PluginsArgs),
+    /// Print kiln's version and the Packer version it follows.
+    Version(version::VersionArgs),
 }
 
 /// Run the program on the process arguments and return the exit code.
@@ -50,32 +63,89 @@ pub fn main() -> i32 {
     crate::plugins::local::watchdog::run_if_asked();
     raise_open_file_limit();
     let argv = args::normalize(std::env::args_os());
-    let cli = match Cli::try_parse_from(&argv) {
+    let cli = match parse(&argv) {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { 1 } else { 0 };
-            let _ = err.print();
+            // Packer's codes: 127 for no command or an unknown one, 1 for a bad flag, 0 for help.
+            use clap::error::ErrorKind;
+            let code = match err.kind() {
+                ErrorKind::InvalidSubcommand
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | ErrorKind::MissingSubcommand => 127,
+                _ if err.use_stderr() => 1,
+                _ => 0,
+            };
+            let text = args::usage_error(&err);
+            if err.use_stderr() {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
             return code;
         }
     };
-    let color = cli.color.enabled();
+    if cli.machine_readable {
+        machine::enable();
+    }
+    let color = cli.color.enabled() && !cli.machine_readable;
     let result = match cli.command {
         Command::Validate(a) => validate::run(a, &argv, color),
         Command::Fmt(a) => fmt::run(a, color),
         Command::Inspect(a) => inspect::run(a, &argv, color),
         Command::Console(a) => console::run(a, &argv, color),
         Command::Graph(a) => graph::run(a, &argv, color),
-        Command::Build(a) => build::run(a, &argv, color, cli.color.enabled_for_stdout()),
+        Command::Build(a) => build::run(
+            a,
+            &argv,
+            color,
+            cli.color.enabled_for_stdout() && !cli.machine_readable,
+        ),
         Command::Registry(a) => registry::run(a),
         Command::Cleanup(a) => cleanup::run(a),
+        Command::Init(a) => init::run_init(a, color),
+        Command::Plugins(a) => init::run_plugins(a, color),
+        Command::Version(a) => version::run(a),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            machine::error(&format!("error: {err:#}\n"));
             1
         }
     }
+}
+
+/// Parse the command line with every boolean flag read as Go's flag package reads it: `-f`,
+/// `-f=true` and `-f=false` (and Go's other spellings of true and false).
+fn parse(argv: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    let mut command = go_booleans(Cli::command());
+    let mut matches = command.try_get_matches_from_mut(argv)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+}
+
+/// Every `SetTrue` flag, in every subcommand, made to take an optional `=value`.
+fn go_booleans(command: clap::Command) -> clap::Command {
+    let command = command.mut_args(|arg| {
+        if matches!(arg.get_action(), ArgAction::SetTrue) {
+            arg.action(ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .default_value("false")
+                .hide_default_value(true)
+                .value_name("BOOL")
+                .value_parser(args::go_bool)
+        } else {
+            arg
+        }
+    });
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names.iter().fold(command, |command, name| {
+        command.mut_subcommand(name, go_booleans)
+    })
 }
 
 /// Raise the soft limit on open files to the hard one, as Go programs (Packer) do at start:

@@ -68,7 +68,7 @@ pub fn load(options: &LoadOptions, color: bool) -> (SourceMap, Option<Template>,
     let mut sources = SourceMap::new();
     let (template, diags) = config::load(&mut sources, options);
     if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(&diags, &sources, color));
+        report(&diags, &sources, color);
     }
     let template = if diagnostic::has_errors(&diags) {
         None
@@ -76,6 +76,13 @@ pub fn load(options: &LoadOptions, color: bool) -> (SourceMap, Option<Template>,
         template
     };
     (sources, template, diags)
+}
+
+/// Print diagnostics for the user: on stderr, or as `ui,error` lines with -machine-readable.
+pub fn report(diags: &[Diagnostic], sources: &SourceMap, color: bool) {
+    if !diags.is_empty() {
+        super::machine::error(&diagnostic::render_all(diags, sources, color));
+    }
 }
 
 /// Compile a loaded template's graph, printing its diagnostics and warnings; `None` on errors.
@@ -88,15 +95,12 @@ pub fn compile(
     match crate::plan::compile(loaded, selection) {
         Ok(graph) => {
             if !graph.warnings().is_empty() {
-                eprint!(
-                    "{}",
-                    diagnostic::render_all(graph.warnings(), sources, color)
-                );
+                report(graph.warnings(), sources, color);
             }
             Some(graph)
         }
         Err(diags) => {
-            eprint!("{}", diagnostic::render_all(&diags, sources, color));
+            report(&diags, sources, color);
             None
         }
     }

@@ -45,7 +45,7 @@ pub fn run(args: ValidateArgs, argv: &[OsString], color: bool) -> anyhow::Result
 /// Print the diagnostics; exit 1 on errors, else say the configuration is valid.
 fn report(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> i32 {
     if !diags.is_empty() {
-        eprint!("{}", diagnostic::render_all(diags, sources, color));
+        super::template::report(diags, sources, color);
     }
     if diagnostic::has_errors(diags) {
         return 1;

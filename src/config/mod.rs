@@ -17,7 +17,9 @@ pub mod version;
 
 pub use crate::body::{AttrValue, BlockValue, BodyValue};
 pub use binder::{Binder, DataBinder, Known, SourceConfig, Written};
-pub use blocks::{BuildBlock, Each, PackerBlock, RegistryBlock, SourceBlock, SourceUse, StepBlock};
+pub use blocks::{
+    BuildBlock, Each, PackerBlock, RegistryBlock, RequiredPlugin, SourceBlock, SourceUse, StepBlock,
+};
 pub use locals::{DataSource, Local};
 pub use variables::{Origin, VarArg, Variable};
 
@@ -29,7 +31,7 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::{Body, Structure};
 use crate::value::{Map, Type, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The version of Packer's template language kiln implements (what `packer.version` reads and
@@ -245,7 +247,85 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
     (Some(template), diags)
 }
 
+/// Read only the `packer` blocks of the template at `path` (for `init`, which must work before
+/// anything else can be evaluated): `None` when the files cannot be read or parsed.
+pub fn load_packer_block(
+    sources: &mut SourceMap,
+    path: &Path,
+) -> (Option<PackerBlock>, Vec<Diagnostic>) {
+    let found = match files::find(path) {
+        Ok(f) => f,
+        Err(e) => return (None, vec![Diagnostic::global(e.to_string())]),
+    };
+    let mut diags = Vec::new();
+    let mut bodies = Vec::new();
+    for path in &found.templates {
+        match files::parse(sources, path) {
+            Ok(parsed) => bodies.push(parsed.body),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if crate::diagnostic::has_errors(&diags) {
+        return (None, diags);
+    }
+    for body in &bodies {
+        if let Some(legacy) = legacy_json(body) {
+            diags.push(legacy);
+            return (None, diags);
+        }
+    }
+    let mut ctx = Context::new(FunctionContext {
+        base_dir: found.root.clone(),
+        timestamp: String::new(),
+        env_allowed: false,
+    });
+    let mut path_object = Map::new();
+    path_object.insert(
+        "root".into(),
+        Value::String(found.root.display().to_string()),
+    );
+    ctx.variables
+        .insert("path".into(), Value::Object(path_object));
+    let mut packer = PackerBlock::default();
+    for block in bodies.iter().flat_map(|b| b.blocks()) {
+        if block.ident.name == "packer" {
+            let p = blocks::packer(block, &ctx, &mut diags);
+            if p.required_version.is_some() {
+                packer.required_version = p.required_version;
+            }
+            packer.required_plugins.extend(p.required_plugins);
+        }
+    }
+    // A plugin kiln lacks (a warning there) is for the caller to report, once.
+    let mut checked = Vec::new();
+    check_packer_block(&packer, &mut checked);
+    diags.extend(
+        checked
+            .into_iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error),
+    );
+    let ok = !crate::diagnostic::has_errors(&diags);
+    (ok.then_some(packer), diags)
+}
+
+/// A legacy JSON template (`{"builders": [...]}`) is named as one, not reported attribute by
+/// attribute.
+fn legacy_json(body: &Body) -> Option<Diagnostic> {
+    let builders = body.attribute("builders")?;
+    Some(
+        Diagnostic::error(
+            builders.name.span,
+            "this is a legacy JSON template (it has `builders`); kiln reads HCL2 templates, `*.pkr.hcl` and `*.pkr.json`",
+        )
+        .with_hint("convert it once with `packer hcl2_upgrade FILE.json` (Packer 1.6.4 or later), which writes FILE.json.pkr.hcl, and use that"),
+    )
+}
+
 fn check_top_level(body: &Body, diags: &mut Vec<Diagnostic>) {
+    if let Some(legacy) = legacy_json(body) {
+        diags.push(legacy);
+        return;
+    }
     for item in &body.items {
         match item {
             Structure::Attribute(a) => diags.push(
