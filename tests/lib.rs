@@ -2,6 +2,7 @@
 
 mod amazon;
 mod build;
+mod cli;
 mod config;
 mod eval;
 mod fmt;

@@ -40,6 +40,9 @@ pub struct BuildArgs {
     /// Also write each build's output to its own file in DIR.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+    /// Warn about variables a variable file sets but the template does not declare.
+    #[arg(long)]
+    pub warn_on_undeclared_var: bool,
     /// Accepted for Packer compatibility; kiln always runs every selected build.
     #[arg(long, hide = true)]
     pub force: bool,
@@ -63,7 +66,8 @@ fn parse_on_error(s: &str) -> Result<OnError, String> {
 
 /// Run `kiln build`.
 pub fn run(args: BuildArgs, argv: &[OsString], color: bool, ui_color: bool) -> anyhow::Result<i32> {
-    let options = template::options(args.path.clone(), argv, false);
+    let mut options = template::options(args.path.clone(), argv, false);
+    options.warn_undeclared_vars = args.warn_on_undeclared_var;
     let (sources, loaded, _) = template::load(&options, color);
     let Some(loaded) = loaded else { return Ok(1) };
     let selection = PlanOptions {

@@ -60,6 +60,7 @@ pub fn options(path: PathBuf, argv: &[OsString], allow_unset: bool) -> LoadOptio
         timestamp: now_rfc3339(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         allow_unset,
+        warn_undeclared_vars: true,
     }
 }
 

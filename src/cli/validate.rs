@@ -15,6 +15,18 @@ pub struct ValidateArgs {
     /// Only check that the files parse.
     #[arg(long)]
     pub syntax_only: bool,
+    /// Only validate the builds whose names match these globs.
+    #[arg(long, value_name = "PATTERNS")]
+    pub only: Vec<String>,
+    /// Leave out the builds whose names match these globs.
+    #[arg(long, value_name = "PATTERNS")]
+    pub except: Vec<String>,
+    /// Do not warn about variables a variable file sets but the template does not declare.
+    #[arg(long)]
+    pub no_warn_undeclared_var: bool,
+    /// Run the data sources while validating (not supported yet: kiln reports it).
+    #[arg(long)]
+    pub evaluate_datasources: bool,
     #[command(flatten)]
     pub template: TemplateArgs,
     /// Template file or directory (with -syntax-only: any number of files or directories).
@@ -32,13 +44,27 @@ pub fn run(args: ValidateArgs, argv: &[OsString], color: bool) -> anyhow::Result
             "validate takes one template file or directory (or -syntax-only with several)"
         );
     }
-    let options = template::options(args.paths[0].clone(), argv, false);
+    if args.evaluate_datasources {
+        anyhow::bail!("-evaluate-datasources is not supported yet: kiln runs data sources only in `kiln build`; validate checks their configuration without running them");
+    }
+    let mut options = template::options(args.paths[0].clone(), argv, false);
+    options.warn_undeclared_vars = !args.no_warn_undeclared_var;
     // Loading checks every plugin config and prints what it found.
-    let (_, loaded, _) = template::load(&options, color);
-    if loaded.is_none() {
+    let (sources, loaded, _) = template::load(&options, color);
+    let Some(loaded) = loaded else {
+        return Ok(1);
+    };
+    // The selection is checked as a build would check it (a pattern matching nothing is a
+    // warning); every build's configuration was checked above, selected or not.
+    let selection = crate::plan::PlanOptions {
+        only: args.only,
+        except: args.except,
+    };
+    let selects = !selection.only.is_empty() || !selection.except.is_empty();
+    if selects && template::compile(&loaded, &sources, &selection, color).is_none() {
         return Ok(1);
     }
-    println!("The configuration is valid.");
+    super::machine::say("The configuration is valid.");
     Ok(0)
 }
 
@@ -50,7 +76,7 @@ fn report(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> i32 {
     if diagnostic::has_errors(diags) {
         return 1;
     }
-    println!("The configuration is valid.");
+    super::machine::say("The configuration is valid.");
     0
 }
 

@@ -53,6 +53,9 @@ pub struct LoadOptions {
     pub cwd: PathBuf,
     /// Leave variables without a value unknown instead of failing (`inspect`, `console`).
     pub allow_unset: bool,
+    /// Warn about names a variable file sets that the template does not declare (`validate`
+    /// does unless `-no-warn-undeclared-var`; `build` only with `-warn-on-undeclared-var`).
+    pub warn_undeclared_vars: bool,
 }
 
 /// A loaded and evaluated template.
@@ -137,6 +140,7 @@ pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>
             auto_files: &found.auto_var_files,
             args: &options.vars,
             allow_unset: options.allow_unset,
+            warn_undeclared: options.warn_undeclared_vars,
         },
         sources,
         &ctx,

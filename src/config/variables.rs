@@ -274,6 +274,8 @@ pub struct Assignments<'a> {
     pub args: &'a [VarArg],
     /// Leave unset variables unknown rather than reporting them.
     pub allow_unset: bool,
+    /// Warn about names a variable file sets that the template does not declare.
+    pub warn_undeclared: bool,
 }
 
 /// Assign every variable its final value, following Packer's precedence (later wins):
@@ -315,11 +317,13 @@ pub fn assign(
         }
     }
     for file in input.auto_files {
-        assign_file(vars, file, sources, ctx, diags);
+        assign_file(vars, file, input.warn_undeclared, sources, ctx, diags);
     }
     for arg in input.args {
         match arg {
-            VarArg::File(path) => assign_file(vars, path, sources, ctx, diags),
+            VarArg::File(path) => {
+                assign_file(vars, path, input.warn_undeclared, sources, ctx, diags)
+            }
             VarArg::Var(text) => assign_flag(vars, text, sources, ctx, diags),
         }
     }
@@ -383,6 +387,7 @@ fn raw_value(
 fn assign_file(
     vars: &mut BTreeMap<String, Variable>,
     path: &Path,
+    warn_undeclared: bool,
     sources: &mut SourceMap,
     ctx: &Context,
     diags: &mut Vec<Diagnostic>,
@@ -413,6 +418,9 @@ fn assign_file(
         let name = &attr.name.name;
         let Some(var) = vars.get_mut(name) else {
             // Packer warns rather than fails for names a var file sets but the template lacks.
+            if !warn_undeclared {
+                continue;
+            }
             let mut d = Diagnostic::warning(
                 attr.name.span,
                 format!("the variable `{name}` is not declared in the template"),

@@ -227,19 +227,17 @@ impl<'t> Compiler<'t> {
             .into_iter()
             .map(|g| (g.as_str().to_string(), hint(g)))
             .collect();
+        // Warnings, even when nothing is left to build: Packer then builds nothing and exits
+        // 0, and a CI matrix running one `-only` over many templates depends on that.
         let no_session = self.graph_is_empty_of_sessions();
         for (pattern, hint) in &unmatched {
             let message = format!("-only `{pattern}` matches no build");
-            let d = if no_session {
-                Diagnostic::global(message)
-            } else {
-                global_warning(message)
-            };
-            self.diags.push(d.with_hint(hint.clone()));
+            self.diags
+                .push(global_warning(message).with_hint(hint.clone()));
         }
         if no_session && self.selection.has_only() && unmatched.is_empty() {
             self.diags.push(
-                Diagnostic::global("-only and -except together leave no build to run")
+                global_warning("-only and -except together leave no build to run")
                     .with_hint(listed.clone()),
             );
         }

@@ -1,0 +1,317 @@
+//! kiln in place of `packer` in a CI script: the commands, flags, exit codes and
+//! machine-readable lines scripts depend on.
+
+use crate::test::Test;
+
+const TEMPLATE: &str = r#"packer {
+  required_plugins {
+    amazon = {
+      source  = "github.com/hashicorp/amazon"
+      version = ">= 1.2.8"
+    }
+  }
+}
+
+variable "greeting" {
+  type    = string
+  default = "hello"
+}
+
+source "null" "a" {
+  communicator = "none"
+}
+
+build {
+  sources = ["source.null.a"]
+
+  provisioner "shell-local" {
+    inline = ["echo ${var.greeting}, world"]
+  }
+}
+"#;
+
+/// `timestamp,target,type,data...` with Packer's escaping: no raw newline inside a line.
+fn assert_machine_readable(what: &str, stdout: &str) -> Vec<Vec<String>> {
+    assert!(!stdout.is_empty(), "{what} printed nothing");
+    stdout
+        .lines()
+        .map(|line| {
+            let fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            assert!(
+                fields.len() >= 3
+                    && fields[0].len() >= 10
+                    && fields[0].bytes().all(|b| b.is_ascii_digit())
+                    && !fields[2].is_empty(),
+                "{what}: not a machine-readable line: {line:?}"
+            );
+            fields
+        })
+        .collect()
+}
+
+#[test]
+fn a_ci_script_runs_unchanged_with_kiln_in_place_of_packer() {
+    let test = Test::new().write("t.pkr.hcl", TEMPLATE);
+    let init = test.run_unchecked_with(&["init", "."]);
+    assert_eq!(init.status, 0, "{}{}", init.stdout, init.stderr);
+    assert!(
+        init.stdout.contains(
+            "amazon github.com/hashicorp/amazon >= 1.2.8: built into kiln (amazon-ebs, amazon-ami)"
+        ),
+        "{}",
+        init.stdout
+    );
+
+    let validate = test.run_unchecked_with(&["validate", "-machine-readable", "."]);
+    assert_eq!(validate.status, 0, "{}", validate.stderr);
+    let lines = assert_machine_readable("validate", &validate.stdout);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        lines[0][1..],
+        ["", "ui", "say", "The configuration is valid."]
+    );
+
+    let build = test.run_unchecked_with(&[
+        "build",
+        "-timestamp-ui=true",
+        "-machine-readable",
+        "-color=false",
+        ".",
+    ]);
+    assert_eq!(build.status, 0, "{}", build.stderr);
+    let lines = assert_machine_readable("build", &build.stdout);
+    assert!(
+        lines.iter().any(|l| l[2] == "ui"
+            && l.last()
+                .is_some_and(|d| d.ends_with("null.a: hello%!(PACKER_COMMA) world"))),
+        "the provisioner's line, its comma escaped:\n{}",
+        build.stdout
+    );
+
+    let version = test.run_unchecked_with(&["version", "-machine-readable"]);
+    assert_eq!(version.status, 0);
+    let lines = assert_machine_readable("version", &version.stdout);
+    let kinds: Vec<&str> = lines.iter().map(|l| l[2].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "version",
+            "version-prelease",
+            "version-commit",
+            "kiln-version",
+            "ui",
+            "ui"
+        ]
+    );
+    assert_eq!(lines[0][3], "1.15.0");
+    let plain = test.run_unchecked_with(&["version"]);
+    assert_eq!(
+        plain.stdout,
+        format!("Packer v1.15.0\nkiln v{}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn init_names_a_plugin_kiln_lacks_and_fails() {
+    let template = TEMPLATE.replace(
+        "  }\n}\n\nvariable",
+        "    docker = {\n      source  = \"github.com/hashicorp/docker\"\n      version = \">= 1\"\n    }\n  }\n}\n\nvariable",
+    );
+    let test = Test::new().write("t.pkr.hcl", template);
+    let init = test.run_unchecked_with(&["init", "."]);
+    assert_eq!(init.status, 1, "{}", init.stdout);
+    assert!(
+        init.stdout.contains("amazon github.com/hashicorp/amazon"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stderr.contains(
+            "error: docker github.com/hashicorp/docker >= 1: kiln has no built-in plugin from this source"
+        ),
+        "{}",
+        init.stderr
+    );
+    let required = test.run_unchecked_with(&["plugins", "required", "."]);
+    assert_eq!(required.status, 1);
+    assert!(
+        required
+            .stdout
+            .contains("docker github.com/hashicorp/docker >= 1 (missing: "),
+        "{}",
+        required.stdout
+    );
+    let installed = test.run_unchecked_with(&["plugins", "installed"]);
+    assert_eq!(installed.status, 0);
+    assert!(
+        installed
+            .stdout
+            .starts_with("github.com/hashicorp/amazon (built in: amazon-ebs"),
+        "{}",
+        installed.stdout
+    );
+    // Nothing required: Packer's message, and success.
+    let bare = Test::new().write(
+        "t.pkr.hcl",
+        "source \"null\" \"a\" {\n  communicator = \"none\"\n}\n",
+    );
+    let init = bare.run_unchecked_with(&["init", "."]);
+    assert_eq!(init.status, 0);
+    assert!(
+        init.stdout.starts_with("No plugins requirement found"),
+        "{}",
+        init.stdout
+    );
+}
+
+/// Every boolean flag of every command, read from the commands' own help, in Go's three
+/// spellings; a value that is not a boolean is refused naming the flag with one dash.
+#[test]
+fn every_boolean_flag_takes_all_three_spellings() {
+    let test = Test::new();
+    let commands: &[&[&str]] = &[
+        &["build"],
+        &["validate"],
+        &["fmt"],
+        &["inspect"],
+        &["console"],
+        &["graph"],
+        &["init"],
+        &["version"],
+        &["cleanup"],
+    ];
+    let mut seen = 0;
+    for command in commands {
+        let mut args: Vec<&str> = command.to_vec();
+        args.push("-help");
+        let help = test.run_unchecked_with(&args);
+        assert_eq!(help.status, 0, "{args:?}: {}", help.stderr);
+        assert!(
+            !help.stdout.contains(" --"),
+            "{args:?} names a flag with two dashes:\n{}",
+            help.stdout
+        );
+        let flags: Vec<&str> = help
+            .stdout
+            .lines()
+            .filter_map(|l| l.trim_start().split_whitespace().next())
+            .filter_map(|f| f.strip_suffix("[=<BOOL>]"))
+            .collect();
+        assert!(flags.contains(&"-machine-readable"), "{args:?}: {flags:?}");
+        for flag in flags {
+            seen += 1;
+            for spelling in [
+                flag.to_string(),
+                format!("{flag}=true"),
+                format!("{flag}=false"),
+            ] {
+                let mut args: Vec<&str> = command.to_vec();
+                args.extend([spelling.as_str(), "-help"]);
+                let out = test.run_unchecked_with(&args);
+                assert_eq!(out.status, 0, "{args:?}: {}", out.stderr);
+            }
+            let bad = format!("{flag}=maybe");
+            let mut args: Vec<&str> = command.to_vec();
+            args.push(&bad);
+            let out = test.run_unchecked_with(&args);
+            assert_eq!(out.status, 1, "{args:?}");
+            assert!(
+                out.stderr
+                    .contains(&format!("invalid value 'maybe' for '{flag}[=<BOOL>]'")),
+                "{args:?}: {}",
+                out.stderr
+            );
+        }
+    }
+    assert!(seen >= 15, "only {seen} boolean flags found");
+}
+
+#[test]
+fn flags_commands_and_exit_codes_as_packer_has_them() {
+    let test = Test::new().write("t.pkr.hcl", TEMPLATE);
+    let unknown = test.run_unchecked_with(&["build", "-debg", "."]);
+    assert_eq!(unknown.status, 1);
+    assert!(
+        unknown
+            .stderr
+            .starts_with("error: flag provided but not defined: -debg\n"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(!unknown.stderr.contains("--"), "{}", unknown.stderr);
+    let near = test.run_unchecked_with(&["build", "-onyl=x", "."]);
+    assert!(
+        near.stderr.contains("tip: did you mean '-only'?"),
+        "{}",
+        near.stderr
+    );
+    assert_eq!(test.run_unchecked_with(&["nosuch"]).status, 127);
+    assert_eq!(test.run_unchecked_with(&[]).status, 127);
+    // -only matching nothing builds nothing and succeeds, as in Packer, with a warning.
+    let nothing = test.run_unchecked_with(&["build", "-only=nomatch", "-color=false", "."]);
+    assert_eq!(nothing.status, 0, "{}", nothing.stderr);
+    assert!(nothing
+        .stderr
+        .contains("warning: -only `nomatch` matches no build"));
+    assert!(nothing
+        .stdout
+        .contains("Builds finished but no artifacts were created."));
+    let validate = test.run_unchecked_with(&["validate", "-only=nomatch", "."]);
+    assert_eq!(validate.status, 0, "{}", validate.stderr);
+    assert!(validate.stderr.contains("matches no build"));
+}
+
+#[test]
+fn undeclared_variables_in_files_warn_where_packer_warns() {
+    let test = Test::new()
+        .write("t.pkr.hcl", TEMPLATE)
+        .write("x.pkrvars.hcl", "greetng = \"hi\"\n");
+    let warned = "warning: the variable `greetng` is not declared in the template";
+    let validate = test.run_unchecked_with(&["validate", "-var-file=x.pkrvars.hcl", "."]);
+    assert!(validate.stderr.contains(warned), "{}", validate.stderr);
+    let quiet = test.run_unchecked_with(&[
+        "validate",
+        "-no-warn-undeclared-var",
+        "-var-file=x.pkrvars.hcl",
+        ".",
+    ]);
+    assert_eq!(quiet.stderr, "");
+    let build = test.run_unchecked_with(&["build", "-var-file=x.pkrvars.hcl", "."]);
+    assert!(!build.stderr.contains(warned), "{}", build.stderr);
+    let build = test.run_unchecked_with(&[
+        "build",
+        "-warn-on-undeclared-var",
+        "-var-file=x.pkrvars.hcl",
+        ".",
+    ]);
+    assert!(build.stderr.contains(warned), "{}", build.stderr);
+}
+
+#[test]
+fn a_legacy_json_template_is_named_as_one() {
+    let legacy = r#"{
+  "variables": {"region": "us-east-1"},
+  "builders": [{"type": "null", "communicator": "none"}]
+}
+"#;
+    for (file, command) in [
+        ("template.json", "validate"),
+        ("t.pkr.json", "build"),
+        ("t.pkr.json", "init"),
+    ] {
+        let out = Test::new()
+            .write(file, legacy)
+            .args([command, file])
+            .run_unchecked();
+        assert_eq!(out.status, 1, "{command} {file}");
+        assert!(
+            out.stderr.starts_with(&format!(
+                "error: this is a legacy JSON template (it has `builders`); kiln reads HCL2 templates, `*.pkr.hcl` and `*.pkr.json`\n --> {file}:3:3\n"
+            )),
+            "{command} {file}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("packer hcl2_upgrade"), "{}", out.stderr);
+        assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
+    }
+}
