@@ -12,6 +12,8 @@ command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium chromium-driver)
 # An amazon test traces the build's connect() calls to show none leaves loopback.
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+# `kiln man` is checked by rendering it with man -l.
+command -v man >/dev/null 2>&1 || need_apt+=(man-db)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

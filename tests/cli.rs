@@ -315,3 +315,54 @@ fn a_legacy_json_template_is_named_as_one() {
         assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
     }
 }
+
+#[test]
+fn completions_load_in_bash_and_the_manual_renders() {
+    let test = Test::new();
+    let completions = test.run_unchecked_with(&["completions", "bash"]);
+    assert_eq!(completions.status, 0, "{}", completions.stderr);
+    assert!(
+        completions.stdout.contains("validate"),
+        "{}",
+        completions.stdout
+    );
+    let script = test.dir().join("kiln.bash");
+    std::fs::write(&script, &completions.stdout).expect("written");
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for page in [vec!["man"], vec!["man", "build"]] {
+        let roff = test.run_unchecked_with(&page);
+        assert_eq!(roff.status, 0, "{}", roff.stderr);
+        let file = test.dir().join("kiln.1");
+        std::fs::write(&file, &roff.stdout).expect("written");
+        let shown = std::process::Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("man runs (apt-get install man-db)");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            shown.status.success(),
+            "{page:?}: {}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        assert!(
+            text.contains("NAME") && text.contains("-help"),
+            "{page:?}: {text}"
+        );
+        assert!(
+            !text.contains("--"),
+            "{page:?} names a flag with two dashes: {text}"
+        );
+    }
+}

@@ -56,6 +56,16 @@ enum Command {
     Plugins(init::PluginsArgs),
     /// Print kiln's version and the Packer version it follows.
     Version(version::VersionArgs),
+    /// Print a shell completion script: `kiln completions bash > /etc/bash_completion.d/kiln`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print kiln's manual page (roff), or a command's: `kiln man build | man -l -`.
+    Man {
+        /// The command whose page to print.
+        command: Option<String>,
+    },
 }
 
 /// Run the program on the process arguments and return the exit code.
@@ -105,6 +115,12 @@ pub fn main() -> i32 {
         Command::Init(a) => init::run_init(a, color),
         Command::Plugins(a) => init::run_plugins(a, color),
         Command::Version(a) => version::run(a),
+        Command::Completions { shell } => {
+            let mut command = go_booleans(Cli::command());
+            clap_complete::generate(shell, &mut command, "kiln", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man { command } => man_page(command.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -113,6 +129,24 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// `kiln man [COMMAND]`: the page of kiln or of one command, flags with one dash.
+fn man_page(name: Option<&str>) -> anyhow::Result<i32> {
+    let root = go_booleans(Cli::command());
+    let man = match name {
+        None => clap_mangen::Man::new(root),
+        Some(name) => match root.find_subcommand(name) {
+            Some(sub) => clap_mangen::Man::new(sub.clone()).title(format!("kiln-{name}")),
+            None => anyhow::bail!("there is no command `{name}`"),
+        },
+    };
+    let mut page = Vec::new();
+    man.render(&mut page)?;
+    // roff writes a dash as `\-`: `\-\-only` becomes `\-only`, as Packer's flags are typed.
+    let page = String::from_utf8_lossy(&page).replace("\\-\\-", "\\-");
+    print!("{page}");
+    Ok(0)
 }
 
 /// Parse the command line with every boolean flag read as Go's flag package reads it: `-f`,
