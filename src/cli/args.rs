@@ -102,7 +102,9 @@ impl Color {
             Color::Always => true,
             Color::Never => false,
             Color::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+                    && std::env::var_os("PACKER_NO_COLOR").is_none()
             }
         }
     }
@@ -115,7 +117,9 @@ impl Color {
             Color::Always => true,
             Color::Never => false,
             Color::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+                    && std::env::var_os("PACKER_NO_COLOR").is_none()
             }
         }
     }

@@ -148,7 +148,7 @@ fn spawn_status(shared: Arc<RunState>) -> tokio::task::JoinHandle<()> {
                         String::new()
                     };
                     let line = format!("  … {} {}s: {what}{more}", node.id, t.elapsed().as_secs());
-                    line.chars().take(120).collect::<String>()
+                    ui::fit_terminal(&line)
                 })
             };
             shared.ui.status(text);

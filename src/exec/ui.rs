@@ -54,6 +54,47 @@ pub struct Ui {
 
 /// A secret and, when it spans lines (a PEM key), each of its lines long enough to be telling:
 /// output shown line by line must not give the secret away a line at a time.
+/// `line` cut to the terminal's width less one column, so redrawing it never wraps onto a second
+/// line (which `\r\x1b[2K` would leave behind); 80 columns when the width cannot be read.
+pub fn fit_terminal(line: &str) -> String {
+    fit(line, terminal_columns().unwrap_or(80))
+}
+
+/// `line` in at most `columns - 1` display columns (wide characters count two), ending in `…`
+/// when cut.
+pub fn fit(line: &str, columns: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let room = columns.saturating_sub(1);
+    if unicode_width::UnicodeWidthStr::width(line) <= room {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > room {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// The width of the terminal on stdout, read each time: it may be resized during a build.
+fn terminal_columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct passed, nothing else.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 fn with_lines(secret: &str) -> Vec<String> {
     if secret.is_empty() {
         return Vec::new();
@@ -401,4 +442,18 @@ fn log_path(dir: &Path, target: &str) -> PathBuf {
         })
         .collect();
     dir.join(format!("{name}.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_status_line_is_cut_to_the_terminal_counting_wide_characters_twice() {
+        assert_eq!(fit("short", 80), "short");
+        assert_eq!(fit("abcdefghij", 8), "abcdef…");
+        // Each of these takes two columns: 3 of them and the ellipsis fill 7 of 8.
+        assert_eq!(fit("構築中のイメージ", 8), "構築中…");
+        assert_eq!(fit("x", 0), "…");
+    }
 }

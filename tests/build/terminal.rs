@@ -72,3 +72,30 @@ fn a_terminal_shows_what_long_steps_wait_on() {
     .unwrap();
     assert!(status_line.is_match(&stdout), "{stdout:?}");
 }
+
+/// In a narrow terminal the status line is cut to fit, so redrawing it leaves no junk line.
+#[test]
+fn the_status_line_fits_a_narrow_terminal() {
+    let test = Test::new().write("t.pkr.hcl", sleepers(1, 4));
+    let command = format!(
+        "stty cols 40; {} build t.pkr.hcl",
+        crate::test::kiln_bin().display()
+    );
+    let (status, stdout) = on_terminal(test.dir(), &command, "", Duration::ZERO);
+    assert_eq!(status, 0, "{stdout}");
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").unwrap();
+    let plain = ansi.replace_all(&stdout, "");
+    let drawn: Vec<&str> = plain
+        .split(['\r', '\n'])
+        .filter(|s| s.starts_with("  … "))
+        .collect();
+    assert!(!drawn.is_empty(), "no status line was drawn: {stdout:?}");
+    for line in drawn {
+        assert!(
+            line.chars().count() <= 39,
+            "{} columns in a 40-column terminal: {line:?}",
+            line.chars().count()
+        );
+        assert!(line.ends_with('…'), "{line:?}");
+    }
+}
