@@ -32,6 +32,7 @@ pub mod exec;
 pub mod format;
 pub mod fsutil;
 pub mod functions;
+pub mod log;
 pub mod plan;
 pub mod plugins;
 pub mod registry;

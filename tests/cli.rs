@@ -366,3 +366,93 @@ fn completions_load_in_bash_and_the_manual_renders() {
         );
     }
 }
+
+/// `PACKER_LOG=1` tells why SSH is not up yet, attempt by attempt, with no secret in it;
+/// `PACKER_LOG_PATH` sends the same to a file.
+#[test]
+fn packer_log_shows_ssh_retries_and_hides_secrets() {
+    let secret = "log-s3cr3t-pw";
+    let template = format!(
+        r#"variable "password" {{
+  type      = string
+  default   = "{secret}"
+  sensitive = true
+}}
+
+source "null" "a" {{
+  ssh_host     = "127.0.0.1"
+  ssh_port     = 1
+  ssh_username = "kiln"
+  ssh_password = var.password
+  ssh_timeout  = "2s"
+}}
+
+build {{
+  sources = ["source.null.a"]
+
+  provisioner "shell" {{
+    inline = ["echo ${{var.password}}"]
+  }}
+}}
+"#
+    );
+    let test = Test::new().write("t.pkr.hcl", template);
+    let quiet = test.run_unchecked_with(&["build", "-color=false", "."]);
+    assert_eq!(quiet.status, 1);
+    assert!(
+        !quiet.stderr.contains("DEBUG"),
+        "no log unless asked: {}",
+        quiet.stderr
+    );
+
+    let logged = Test::new()
+        .write(
+            "t.pkr.hcl",
+            std::fs::read_to_string(test.dir().join("t.pkr.hcl")).unwrap(),
+        )
+        .env("PACKER_LOG", "1")
+        .args(["build", "-color=false", "."])
+        .run_unchecked();
+    assert_eq!(logged.status, 1);
+    let retries = logged
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.contains("DEBUG kiln::plugins::remote::ssh: SSH connection attempt failed address=127.0.0.1:1")
+                && l.contains("reason=Connection refused")
+        })
+        .count();
+    assert!(retries >= 2, "attempts are logged: {}", logged.stderr);
+    assert!(
+        logged.stderr.contains("step started step=null.a/launch"),
+        "{}",
+        logged.stderr
+    );
+    assert!(
+        logged
+            .stderr
+            .contains("plugin config checked kind=\"provisioner\"")
+            || logged
+                .stderr
+                .contains("plugin config checked kind=provisioner"),
+        "{}",
+        logged.stderr
+    );
+    assert!(!logged.stderr.contains(secret), "{}", logged.stderr);
+    assert!(!logged.stdout.contains(secret));
+
+    let to_file = Test::new().write(
+        "t.pkr.hcl",
+        std::fs::read_to_string(test.dir().join("t.pkr.hcl")).unwrap(),
+    );
+    let path = to_file.dir().join("packer.log");
+    let to_file = to_file
+        .env("PACKER_LOG", "1")
+        .env("PACKER_LOG_PATH", path.display().to_string())
+        .args(["build", "-color=false", "."]);
+    let out = to_file.run_unchecked();
+    assert!(!out.stderr.contains("DEBUG"), "{}", out.stderr);
+    let log = std::fs::read_to_string(&path).expect("the log file");
+    assert!(log.contains("SSH connection attempt failed"), "{log}");
+    assert!(!log.contains(secret));
+}

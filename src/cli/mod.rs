@@ -71,6 +71,7 @@ enum Command {
 /// Run the program on the process arguments and return the exit code.
 pub fn main() -> i32 {
     crate::plugins::local::watchdog::run_if_asked();
+    crate::log::init();
     raise_open_file_limit();
     let argv = args::normalize(std::env::args_os());
     let cli = match parse(&argv) {

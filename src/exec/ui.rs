@@ -123,6 +123,9 @@ impl Ui {
         secrets = secrets.iter().flat_map(|s| with_lines(s)).collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
+        for s in &secrets {
+            crate::log::hide(s);
+        }
         let events = match &options.events {
             Some(path) => Some(Mutex::new(BufWriter::new(File::create(path)?))),
             None => None,
@@ -164,6 +167,7 @@ impl Ui {
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         for part in with_lines(secret) {
+            crate::log::hide(&part);
             if !secrets.contains(&part) {
                 secrets.push(part);
             }
@@ -176,22 +180,7 @@ impl Ui {
     /// found inside a `<sensitive>` already put in.
     pub fn redact(&self, text: &str) -> String {
         let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        loop {
-            // Longest first: at equal positions the first found is the longest.
-            let next = secrets
-                .iter()
-                .filter_map(|s| rest.find(s.as_str()).map(|at| (at, s.len())))
-                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
-            let Some((at, len)) = next else {
-                out.push_str(rest);
-                return out;
-            };
-            out.push_str(&rest[..at]);
-            out.push_str("<sensitive>");
-            rest = &rest[at + len..];
-        }
+        crate::log::redact_with(&secrets, text)
     }
 
     /// A line from (or about) the build `target`, written to the screen, the build's log and

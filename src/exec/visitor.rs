@@ -45,6 +45,7 @@ impl Visitor for BuildVisitor {
                 .get_or_insert_with(Instant::now);
         }
         self.state.set_activity(n, &node.summary);
+        tracing::debug!(step = %node.id, "step started");
         let name = if node.kind.policy() == crate::plan::RunPolicy::AfterSuccess {
             "step_start"
         } else {
@@ -59,6 +60,10 @@ impl Visitor for BuildVisitor {
         let node = shared.graph.node(n);
         let mut fields = node_fields(shared, n);
         fields.insert("duration_ms".into(), json!(elapsed.as_secs_f64() * 1000.0));
+        match result {
+            Ok(()) => tracing::debug!(step = %node.id, ?elapsed, "step finished"),
+            Err(e) => tracing::debug!(step = %node.id, ?elapsed, error = %e, "step failed"),
+        }
         match result {
             Ok(()) => shared.ui.event("step_finish", fields),
             Err(e) => {
@@ -93,6 +98,7 @@ impl Visitor for BuildVisitor {
     }
 
     fn skipped(&self, n: NodeIndex, reason: &str) {
+        tracing::debug!(step = %self.state.graph.node(n).id, reason, "step skipped");
         let mut fields = node_fields(&self.state, n);
         fields.insert("reason".into(), json!(reason));
         self.state.ui.event("step_skip", fields);

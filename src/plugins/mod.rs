@@ -343,6 +343,13 @@ pub fn check(
         );
     }
     let (decoded, found) = (plugin.decode)(body, &what);
+    tracing::debug!(
+        kind = kind.noun(),
+        plugin = type_name,
+        decoded = decoded.is_some(),
+        problems = found.len(),
+        "plugin config checked"
+    );
     diags.extend(found);
     (decoded, diags)
 }

@@ -100,7 +100,61 @@ pub async fn connect_to(access: &Access<'_>, region: &str) -> Result<Client, Ste
     } else if !access.profile.is_empty() {
         loader = loader.profile_name(access.profile);
     }
-    Ok(Client::new(&loader.load().await))
+    let config = aws_sdk_ec2::config::Builder::from(&loader.load().await)
+        .interceptor(LogCalls)
+        .build();
+    Ok(Client::from_conf(config))
+}
+
+/// Logs each EC2 call attempt (`PACKER_LOG=1`): the operation, which attempt, how long it
+/// took, and the HTTP status or the failure. Requests and responses are not logged.
+#[derive(Debug)]
+struct LogCalls;
+
+/// When the current attempt started, and its number.
+#[derive(Debug, Clone)]
+struct Attempt(std::time::Instant, u32);
+
+impl aws_smithy_types::config_bag::Storable for Attempt {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_sdk_ec2::config::Intercept for LogCalls {
+    fn name(&self) -> &'static str {
+        "kiln::log"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_ec2::config::RuntimeComponents,
+        cfg: &mut aws_sdk_ec2::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let number = cfg.load::<Attempt>().map_or(1, |a| a.1 + 1);
+        cfg.interceptor_state()
+            .store_put(Attempt(std::time::Instant::now(), number));
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &aws_sdk_ec2::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_sdk_ec2::config::RuntimeComponents,
+        cfg: &mut aws_sdk_ec2::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let (elapsed, attempt) = cfg
+            .load::<Attempt>()
+            .map(|a| (a.0.elapsed(), a.1))
+            .unwrap_or_default();
+        let status = context.response().map(|r| r.status().as_u16());
+        let failed = context.output_or_error().is_some_and(|r| r.is_err());
+        tracing::debug!(operation, attempt, ?elapsed, ?status, failed, "EC2 call");
+        Ok(())
+    }
 }
 
 /// The HTTPS client every EC2 client of the process shares (rustls, the system's trusted

@@ -259,8 +259,16 @@ async fn open(
     let started = Instant::now();
     let deadline = started + target.timeout;
     let mut rejected = 0;
+    let mut attempt_number = 0u32;
     loop {
+        attempt_number += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
+        tracing::debug!(
+            address = %target.address(),
+            user = %target.user,
+            attempt = attempt_number,
+            "connecting over SSH"
+        );
         let attempt = async {
             let (host, port) = target.dial()?;
             let address = (host.as_str(), port);
@@ -302,6 +310,13 @@ async fn open(
             }
             Failure::Transport(reason) => reason,
         };
+        tracing::debug!(
+            address = %target.address(),
+            attempt = attempt_number,
+            reason = %last,
+            retry_in = ?RETRY,
+            "SSH connection attempt failed"
+        );
         if Instant::now() + RETRY >= deadline {
             return Err(Error::Timeout {
                 address: target.address(),
