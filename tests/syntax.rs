@@ -545,3 +545,24 @@ fn long_conditional_and_traversal_chains_are_diagnostics_and_operator_chains_are
         .run();
     assert_eq!(out.stdout, "100001\n");
 }
+
+/// Unclosed calls nested in objects: each level once read the rest twice, so 60 levels would
+/// never finish (fuzz/regressions/slow-unclosed-calls-in-objects.txt has the fuzzer's input).
+#[test]
+fn unclosed_calls_nested_in_objects_are_read_once() {
+    let found =
+        crate::test::repo_root().join("fuzz/regressions/slow-unclosed-calls-in-objects.txt");
+    let line = std::fs::read_to_string(found).expect("the regression input");
+    for text in [
+        line,
+        format!("{}\n", "v({a =".repeat(60)),
+        format!("{}\n", "({a =v(".repeat(60)),
+    ] {
+        let out = Test::new()
+            .args(["console"])
+            .stdin(text.clone())
+            .run_unchecked();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{text}: {}", out.stderr);
+    }
+}
