@@ -194,7 +194,7 @@ fn every_boolean_flag_takes_all_three_spellings() {
         let flags: Vec<&str> = help
             .stdout
             .lines()
-            .filter_map(|l| l.trim_start().split_whitespace().next())
+            .filter_map(|l| l.split_whitespace().next())
             .filter_map(|f| f.strip_suffix("[=<BOOL>]"))
             .collect();
         assert!(flags.contains(&"-machine-readable"), "{args:?}: {flags:?}");
