@@ -361,8 +361,6 @@ fn only_and_except_select_with_packers_globs() {
 #[test]
 fn selection_and_template_errors_are_diagnostics() {
     let cases: &[(&str, &str, &[&str])] = &[
-        ("only-matches-nothing", &example("multi-region"), &["-only=web.amazon-ebs.esat"]),
-        ("bad-glob", &example("multi-region"), &["-only=web.[east"]),
         (
             "unknown-source",
             "source \"null\" \"app\" {\n  communicator = \"none\"\n}\n\nbuild {\n  sources = [\"source.null.ap\"]\n}\n",
@@ -406,6 +404,27 @@ fn selection_and_template_errors_are_diagnostics() {
                 .run();
             assert_eq!(out.stdout, "", "{name}");
             insta::assert_snapshot!(format!("plan__error.{name}"), out.stderr);
+        }
+    });
+}
+
+/// An `-only` that matches nothing leaves nothing to plan: a warning naming the nearest build,
+/// and success, as Packer builds nothing and exits 0.
+#[test]
+fn an_only_matching_nothing_is_a_warning_and_plans_nothing() {
+    let cases: &[(&str, &str)] = &[
+        ("only-matches-nothing", "-only=web.amazon-ebs.esat"),
+        ("bad-glob", "-only=web.[east"),
+    ];
+    with_snapshots(|| {
+        for (name, flag) in cases {
+            let out = Test::new()
+                .write("t.pkr.hcl", example("multi-region"))
+                .args(["graph", flag, "t.pkr.hcl"])
+                .status(0)
+                .run();
+            assert_eq!(out.stdout, "Nothing to build.\n", "{name}");
+            insta::assert_snapshot!(format!("plan__warning.{name}"), out.stderr);
         }
     });
 }
