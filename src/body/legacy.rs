@@ -214,7 +214,7 @@ fn call(args: &[Word], ctx: &LegacyContext) -> Result<String, String> {
             };
             Ok(go_time_format(ctx.unix_time, layout))
         }
-        "uuid" => Ok(uuid_v4()),
+        "uuid" => Ok(time_ordered_uuid()),
         "clean_resource_name" => Ok(clean_resource_name(literal(1)?)),
         "lower" => Ok(literal(1)?.to_lowercase()),
         "upper" => Ok(literal(1)?.to_uppercase()),
@@ -270,30 +270,26 @@ fn clean_resource_name(s: &str) -> String {
         .collect()
 }
 
-fn uuid_v4() -> String {
-    let mut bytes = [0u8; 16];
-    let seed = std::time::SystemTime::now()
+/// `{{uuid}}` as Packer makes it (`uuid.TimeOrderedUUID`): the Unix time in seconds as the first
+/// eight hex digits, so values sort by when they were made, then 12 random bytes.
+fn time_ordered_uuid() -> String {
+    let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
-        ^ (std::process::id() as u128) << 64;
-    let mut x = seed as u64 ^ (seed >> 64) as u64 ^ 0x9e37_79b9_7f4a_7c15;
-    for b in bytes.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0);
+    // A v4 UUID's bytes come from the OS's random source; all but the version and variant
+    // bits (in bytes 6 and 8) are random, and 12 of those are taken.
+    let r = *uuid::Uuid::new_v4().as_bytes();
+    let b = [
+        r[0], r[1], r[2], r[3], r[4], r[5], r[9], r[10], r[11], r[12], r[13], r[14],
+    ];
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
+        "{unix:08x}-{}-{}-{}-{}",
+        hex(&b[0..2]),
+        hex(&b[2..4]),
+        hex(&b[4..6]),
+        hex(&b[6..12])
     )
 }
 
@@ -305,6 +301,28 @@ pub fn go_time_format(unix: i64, layout: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_distinct_and_ordered_by_time_as_packer_lays_them_out() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let layout =
+            regex::Regex::new("^([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+                .unwrap();
+        let made: Vec<String> = (0..1000).map(|_| super::time_ordered_uuid()).collect();
+        let distinct: std::collections::HashSet<&String> = made.iter().collect();
+        assert_eq!(distinct.len(), 1000);
+        for u in &made {
+            let time = layout.captures(u).unwrap_or_else(|| panic!("{u}"))[1].to_string();
+            let secs = u64::from_str_radix(&time, 16).unwrap();
+            assert!(
+                secs.abs_diff(now) <= 5,
+                "{u} starts with {secs}, not about {now}"
+            );
+        }
+    }
 
     fn ctx() -> LegacyContext {
         LegacyContext {

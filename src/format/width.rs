@@ -1,92 +1,56 @@
 //! How many columns text occupies, the way `hclwrite` measures it: one column per grapheme
-//! cluster (it uses a Unicode text segmentation library; this is a table-light approximation of
-//! UAX #29 that agrees with it on combining marks, emoji sequences, flags, Hangul and `\r\n`).
+//! cluster, as `go-textseg` splits them. That library predates Unicode 15.1's rule GB9c, which
+//! joins an Indic consonant, a virama and the next consonant (`स्त`) into one cluster; `packer fmt`
+//! counts those as two, so kiln splits them again after `unicode-segmentation`'s UAX #29.
 
-/// The number of grapheme clusters in `text`.
+use unicode_segmentation::UnicodeSegmentation;
+
+/// The number of grapheme clusters in `text`, as `packer fmt` counts them.
 pub fn columns(text: &str) -> usize {
-    let mut count = 0;
-    let mut prev: Option<char> = None;
-    // Regional indicators pair up into flags; this counts the current run of them.
-    let mut regional_run = 0;
-    // Whether the cluster so far is an emoji followed by extenders (GB11).
-    let mut emoji_run = false;
-    for c in text.chars() {
-        let boundary = match prev {
-            None => true,
-            Some(p) => is_boundary(p, c, regional_run, emoji_run),
-        };
-        if boundary {
-            count += 1;
-        }
-        regional_run = match (is_regional_indicator(c), boundary) {
-            (false, _) => 0,
-            (true, true) => 1,
-            (true, false) => regional_run + 1,
-        };
-        emoji_run = if is_pictographic(c) {
-            true
-        } else {
-            emoji_run && !boundary && (is_extend(c) || c == ZWJ)
-        };
-        prev = Some(c);
-    }
-    count
+    text.graphemes(true)
+        .map(|cluster| 1 + conjunct_joins(cluster))
+        .sum()
 }
 
-const ZWJ: char = '\u{200d}';
-
-fn is_boundary(prev: char, c: char, regional_run: usize, emoji_run: bool) -> bool {
-    if prev == '\r' && c == '\n' {
-        return false;
-    }
-    if is_control(prev) || is_control(c) {
-        return true;
-    }
-    if let (Some(p), Some(n)) = (hangul(prev), hangul(c)) {
-        use Hangul::*;
-        let joins = matches!(
-            (p, n),
-            (L, L | V | Lv | Lvt) | (Lv | V, V | T) | (Lvt | T, T)
-        );
-        if joins {
-            return false;
+/// How many times GB9c joined a consonant to the cluster: a virama (InCB=Linker), perhaps with
+/// extending marks or ZWJ after it, then a consonant (InCB=Consonant).
+fn conjunct_joins(cluster: &str) -> usize {
+    let mut joins = 0;
+    let mut after_linker = false;
+    for c in cluster.chars() {
+        if after_linker && is_conjunct_consonant(c) {
+            joins += 1;
+            after_linker = false;
+        } else if is_linker(c) {
+            after_linker = true;
+        } else if !(c == '\u{200d}' || is_combining(c)) {
+            after_linker = false;
         }
     }
-    if is_extend(c) || c == ZWJ {
-        return false;
-    }
-    if prev == ZWJ && emoji_run && is_pictographic(c) {
-        return false;
-    }
-    if is_regional_indicator(prev) && is_regional_indicator(c) {
-        return regional_run.is_multiple_of(2);
-    }
-    true
+    joins
 }
 
-fn is_control(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+/// The viramas Unicode gives InCB=Linker: Devanagari, Bengali, Gujarati, Oriya, Telugu,
+/// Malayalam.
+fn is_linker(c: char) -> bool {
+    matches!(
+        c,
+        '\u{094d}' | '\u{09cd}' | '\u{0acd}' | '\u{0b4d}' | '\u{0c4d}' | '\u{0d4d}'
+    )
 }
 
-fn is_regional_indicator(c: char) -> bool {
-    ('\u{1f1e6}'..='\u{1f1ff}').contains(&c)
-}
-
-fn is_pictographic(c: char) -> bool {
+/// The consonants of those scripts (InCB=Consonant).
+fn is_conjunct_consonant(c: char) -> bool {
     matches!(c,
-        '\u{00a9}' | '\u{00ae}' | '\u{203c}' | '\u{2049}' | '\u{2122}' | '\u{2139}'
-        | '\u{2194}'..='\u{21aa}' | '\u{231a}'..='\u{23ff}' | '\u{24c2}' | '\u{25aa}'..='\u{27bf}'
-        | '\u{2934}'..='\u{2935}' | '\u{2b05}'..='\u{2b55}' | '\u{3030}' | '\u{303d}'
-        | '\u{3297}' | '\u{3299}' | '\u{1f000}'..='\u{1f1e5}' | '\u{1f200}'..='\u{1f3fa}'
-        | '\u{1f400}'..='\u{1faff}')
-}
-
-/// Grapheme_Cluster_Break = Extend or SpacingMark (both never start a cluster).
-fn is_extend(c: char) -> bool {
-    is_combining(c)
-        || matches!(c,
-            '\u{200c}' | '\u{fe00}'..='\u{fe0f}' | '\u{1f3fb}'..='\u{1f3ff}'
-            | '\u{e0020}'..='\u{e007f}' | '\u{e0100}'..='\u{e01ef}' | '\u{ff9e}'..='\u{ff9f}')
+        '\u{0915}'..='\u{0939}' | '\u{0958}'..='\u{095f}' | '\u{0978}'..='\u{097f}'
+        | '\u{0995}'..='\u{09a8}' | '\u{09aa}'..='\u{09b0}' | '\u{09b2}' | '\u{09b6}'..='\u{09b9}'
+        | '\u{09dc}'..='\u{09dd}' | '\u{09df}' | '\u{09f0}'..='\u{09f1}'
+        | '\u{0a95}'..='\u{0aa8}' | '\u{0aaa}'..='\u{0ab0}' | '\u{0ab2}'..='\u{0ab3}'
+        | '\u{0ab5}'..='\u{0ab9}' | '\u{0af9}'
+        | '\u{0b15}'..='\u{0b28}' | '\u{0b2a}'..='\u{0b30}' | '\u{0b32}'..='\u{0b33}'
+        | '\u{0b35}'..='\u{0b39}' | '\u{0b5c}'..='\u{0b5d}' | '\u{0b5f}' | '\u{0b71}'
+        | '\u{0c15}'..='\u{0c28}' | '\u{0c2a}'..='\u{0c39}' | '\u{0c58}'..='\u{0c5a}'
+        | '\u{0d15}'..='\u{0d3a}')
 }
 
 /// Combining marks of the common scripts (general categories Mn, Mc, Me).
@@ -124,26 +88,6 @@ pub fn is_combining(c: char) -> bool {
         | '\u{1d1aa}'..='\u{1d1ad}')
 }
 
-#[derive(Clone, Copy)]
-enum Hangul {
-    L,
-    V,
-    T,
-    Lv,
-    Lvt,
-}
-
-fn hangul(c: char) -> Option<Hangul> {
-    Some(match c {
-        '\u{1100}'..='\u{115f}' | '\u{a960}'..='\u{a97c}' => Hangul::L,
-        '\u{1160}'..='\u{11a7}' | '\u{d7b0}'..='\u{d7c6}' => Hangul::V,
-        '\u{11a8}'..='\u{11ff}' | '\u{d7cb}'..='\u{d7fb}' => Hangul::T,
-        '\u{ac00}'..='\u{d7a3}' if (c as u32 - 0xac00).is_multiple_of(28) => Hangul::Lv,
-        '\u{ac00}'..='\u{d7a3}' => Hangul::Lvt,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::columns;
@@ -158,5 +102,11 @@ mod tests {
         assert_eq!(columns("한국어"), 3);
         assert_eq!(columns("\u{1100}\u{1161}\u{11a8}"), 1);
         assert_eq!(columns("© –"), 3);
+        // Thai SARA AM and Arabic prepend marks join their neighbours; Indic conjuncts do not
+        // (GB9c is newer than packer fmt's library).
+        assert_eq!(columns("กำ"), 1);
+        assert_eq!(columns("\u{0600}١"), 1);
+        assert_eq!(columns("नमस्ते"), 4);
+        assert_eq!(columns("क्षि"), 2);
     }
 }
