@@ -3,7 +3,6 @@
 //! newlines `\n`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -19,24 +18,7 @@ pub fn enabled() -> bool {
 
 /// One machine-readable line, newline included.
 pub fn line(target: &str, kind: &str, data: &[&str]) -> String {
-    let unix = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let mut line = format!("{unix},{target},{kind}");
-    for d in data {
-        line.push(',');
-        line.push_str(&escape(d));
-    }
-    line.push('\n');
-    line
-}
-
-/// Packer's escaping of one data field.
-pub fn escape(data: &str) -> String {
-    data.replace(',', "%!(PACKER_COMMA)")
-        .replace('\r', "\\r")
-        .replace('\n', "\\n")
+    crate::exec::ui::machine_line(target, kind, data) + "\n"
 }
 
 /// A message for the user: on stdout as is, or as a `ui,say` line.

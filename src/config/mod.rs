@@ -94,21 +94,10 @@ const TOP_LEVEL: &[&str] = &[
 /// Load the template at `options.path`. Returns the template when nothing fatal happened, and
 /// every diagnostic found (warnings included).
 pub fn load(sources: &mut SourceMap, options: &LoadOptions) -> (Option<Template>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let found = match files::find(&options.path) {
-        Ok(f) => f,
-        Err(e) => return (None, vec![Diagnostic::global(e.to_string())]),
+    let (found, bodies, mut diags) = match parse_all(sources, &options.path) {
+        Ok(parsed) => parsed,
+        Err(diags) => return (None, diags),
     };
-    let mut bodies: Vec<Body> = Vec::new();
-    for path in &found.templates {
-        match files::parse(sources, path) {
-            Ok(parsed) => bodies.push(parsed.body),
-            Err(d) => diags.extend(d),
-        }
-    }
-    if crate::diagnostic::has_errors(&diags) {
-        return (None, diags);
-    }
     let bodies: Vec<&Body> = bodies.iter().collect();
     for body in &bodies {
         check_top_level(body, &mut diags);
@@ -257,21 +246,10 @@ pub fn load_packer_block(
     sources: &mut SourceMap,
     path: &Path,
 ) -> (Option<PackerBlock>, Vec<Diagnostic>) {
-    let found = match files::find(path) {
-        Ok(f) => f,
-        Err(e) => return (None, vec![Diagnostic::global(e.to_string())]),
+    let (found, bodies, mut diags) = match parse_all(sources, path) {
+        Ok(parsed) => parsed,
+        Err(diags) => return (None, diags),
     };
-    let mut diags = Vec::new();
-    let mut bodies = Vec::new();
-    for path in &found.templates {
-        match files::parse(sources, path) {
-            Ok(parsed) => bodies.push(parsed.body),
-            Err(d) => diags.extend(d),
-        }
-    }
-    if crate::diagnostic::has_errors(&diags) {
-        return (None, diags);
-    }
     for body in &bodies {
         if let Some(legacy) = legacy_json(body) {
             diags.push(legacy);
@@ -310,6 +288,27 @@ pub fn load_packer_block(
     );
     let ok = !crate::diagnostic::has_errors(&diags);
     (ok.then_some(packer), diags)
+}
+
+/// Find and parse every file of the template at `path`: its files, their bodies and the
+/// warnings found; the diagnostics alone when a file cannot be found or parsed.
+fn parse_all(
+    sources: &mut SourceMap,
+    path: &Path,
+) -> Result<(files::TemplateFiles, Vec<Body>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let found = files::find(path).map_err(|e| vec![Diagnostic::global(e.to_string())])?;
+    let mut diags = Vec::new();
+    let mut bodies = Vec::new();
+    for path in &found.templates {
+        match files::parse(sources, path) {
+            Ok(parsed) => bodies.push(parsed.body),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if crate::diagnostic::has_errors(&diags) {
+        return Err(diags);
+    }
+    Ok((found, bodies, diags))
 }
 
 /// A legacy JSON template (`{"builders": [...]}`) is named as one, not reported attribute by

@@ -52,8 +52,25 @@ pub struct Ui {
     started: Instant,
 }
 
-/// A secret and, when it spans lines (a PEM key), each of its lines long enough to be telling:
-/// output shown line by line must not give the secret away a line at a time.
+/// One machine-readable line, `timestamp,target,type,data...`, without its newline: commas in
+/// the data written `%!(PACKER_COMMA)` and line breaks `\n`, as Packer writes them.
+pub fn machine_line(target: &str, kind: &str, data: &[&str]) -> String {
+    let unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut line = format!("{unix},{target},{kind}");
+    for d in data {
+        line.push(',');
+        line.push_str(
+            &d.replace(',', "%!(PACKER_COMMA)")
+                .replace('\r', "\\r")
+                .replace('\n', "\\n"),
+        );
+    }
+    line
+}
+
 /// `line` cut to the terminal's width less one column, so redrawing it never wraps onto a second
 /// line (which `\r\x1b[2K` would leave behind); 80 columns when the width cannot be read.
 pub fn fit_terminal(line: &str) -> String {
@@ -95,6 +112,8 @@ fn terminal_columns() -> Option<usize> {
     (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
+/// A secret and, when it spans lines (a PEM key), each of its lines long enough to be telling:
+/// output shown line by line must not give the secret away a line at a time.
 fn with_lines(secret: &str) -> Vec<String> {
     if secret.is_empty() {
         return Vec::new();
@@ -289,20 +308,9 @@ impl Ui {
         if !self.options.machine_readable {
             return;
         }
-        let unix = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let mut line = format!("{unix},{target},{kind}");
-        for d in data {
-            let d = self
-                .redact(d)
-                .replace(',', "%!(PACKER_COMMA)")
-                .replace('\r', "\\r")
-                .replace('\n', "\\n");
-            line.push(',');
-            line.push_str(&d);
-        }
+        let data: Vec<String> = data.iter().map(|d| self.redact(d)).collect();
+        let data: Vec<&str> = data.iter().map(String::as_str).collect();
+        let line = machine_line(target, kind, &data);
         self.print_raw(&line);
     }
 
