@@ -135,12 +135,7 @@ fn built_in(rp: &RequiredPlugin) -> Result<Vec<&'static str>, String> {
     let Some(source) = &rp.source else {
         return Err("no `source` is given, so there is nothing to look for".into());
     };
-    let normalized = source.trim_start_matches("https://").to_lowercase();
-    plugins::plugin_sources()
-        .into_iter()
-        .find(|(s, _)| *s == normalized)
-        .map(|(_, provides)| provides)
-        .ok_or_else(|| {
+    plugins::provided_by(source).ok_or_else(|| {
             let have: Vec<&str> = plugins::plugin_sources().into_iter().map(|(s, _)| s).collect();
             format!(
                 "kiln has no built-in plugin from this source (it has {}); kiln cannot load external plugins",

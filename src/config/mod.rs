@@ -360,11 +360,7 @@ fn check_packer_block(packer: &PackerBlock, diags: &mut Vec<Diagnostic>) {
     }
     for rp in &packer.required_plugins {
         let Some(source) = &rp.source else { continue };
-        let normalized = source.trim_start_matches("https://").to_lowercase();
-        if !plugins::plugin_sources()
-            .iter()
-            .any(|(s, _)| *s == normalized)
-        {
+        if plugins::provided_by(source).is_none() {
             diags.push(
                 Diagnostic::warning(rp.span, format!("kiln has no built-in plugin for `{source}`"))
                     .with_hint("blocks that need this plugin will be rejected; kiln's plugins are built in and need no `packer init`"),

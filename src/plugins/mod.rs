@@ -295,6 +295,16 @@ pub fn plugin_sources() -> Vec<(&'static str, Vec<&'static str>)> {
     out
 }
 
+/// The plugin types kiln has built in for a `required_plugins` source, which Packer reads with
+/// or without `https://` and in any case; `None` when kiln has none from it.
+pub fn provided_by(source: &str) -> Option<Vec<&'static str>> {
+    let normalized = source.trim_start_matches("https://").to_lowercase();
+    plugin_sources()
+        .into_iter()
+        .find(|(s, _)| *s == normalized)
+        .map(|(_, provides)| provides)
+}
+
 /// Every nested block name a plugin config takes, sorted and without repeats.
 pub fn nested_blocks() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = PLUGINS
