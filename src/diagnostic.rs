@@ -1,7 +1,7 @@
 //! Diagnostics: one type and one renderer for every stage of the program.
 
-use crate::source::{SourceMap, Span};
-use std::fmt::Write;
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,141 +105,144 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// Render as text (`error: ...`, `--> file:line:col`, the line, a caret underline, the hint).
+    /// Render as text: `error: ...`, `--> file:line:col`, the lines with the spans underlined (a
+    /// long line cut around its span, wide characters counted as two columns), then the hint.
+    /// A line holding a sensitive value is shown as "(a sensitive value, not shown)".
     pub fn render(&self, sources: &SourceMap, color: bool) -> String {
-        let paint = Paint { on: color };
-        let mut out = String::new();
-        let (word, code) = match self.severity {
-            Severity::Error => ("error", "1;31"),
-            Severity::Warning => ("warning", "1;33"),
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
         };
-        let _ = writeln!(
-            out,
-            "{}{}",
-            paint.wrap(code, word),
-            paint.wrap("1", &format!(": {}", self.message))
-        );
-        let gutter = self
+        let marks: Vec<(Span, AnnotationKind, Option<&str>)> = self
             .span
             .iter()
-            .chain(self.labels.iter().map(|l| &l.span))
-            .map(|s| {
-                (sources.get(s.file).position(s.start as usize).line)
-                    .to_string()
-                    .len()
-            })
-            .max()
-            .unwrap_or(1);
-        if let Some(span) = self.span {
-            snippet(&mut out, sources, span, '^', None, gutter, &paint, code);
+            .map(|&span| (span, AnnotationKind::Primary, None))
+            .chain(
+                self.labels
+                    .iter()
+                    .map(|l| (l.span, AnnotationKind::Context, Some(l.message.as_str()))),
+            )
+            .collect();
+        let mut files: Vec<FileId> = Vec::new();
+        for (span, _, _) in &marks {
+            if !files.contains(&span.file) {
+                files.push(span.file);
+            }
         }
-        for label in &self.labels {
-            snippet(
-                &mut out,
-                sources,
-                label.span,
-                '-',
-                Some(&label.message),
-                gutter,
-                &paint,
-                "1;34",
-            );
+        let mut group = Group::with_title(level.primary_title(self.message.as_str()));
+        for file in files {
+            let spans: Vec<_> = marks.iter().filter(|(s, _, _)| s.file == file).collect();
+            let excerpt = Excerpt::new(sources, file, spans.iter().map(|(s, _, _)| *s));
+            let mut snippet = Snippet::source(excerpt.text.clone())
+                .path(sources.get(file).name())
+                .line_start(excerpt.first_line + 1)
+                .fold(true);
+            for (span, kind, label) in spans {
+                let (start, end) = excerpt.range(sources.get(file), *span);
+                snippet = snippet.annotation((*kind).span(start..end).label(*label));
+            }
+            group = group.element(snippet);
         }
         if let Some(hint) = &self.hint {
-            let _ = writeln!(
-                out,
-                "{:gutter$} {} {}",
-                "",
-                paint.wrap("1;34", "="),
-                paint.wrap("1", &format!("hint: {hint}")),
-                gutter = gutter
-            );
+            group = group.element(Level::HELP.with_name("hint").message(hint.as_str()));
         }
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let mut out = renderer.term_width(render_width()).render(&[group]);
+        out.push('\n');
         out
     }
 }
 
-struct Paint {
-    on: bool,
+/// The columns a diagnostic may use: the terminal's when stderr is one, else rustc's 140.
+fn render_width() -> usize {
+    crate::exec::ui::terminal_width(libc::STDERR_FILENO)
+        .unwrap_or(annotate_snippets::renderer::DEFAULT_TERM_WIDTH)
 }
 
-impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+/// Where `span` ends as shown: a span that takes in a line break ends on the line before it,
+/// not at the start of the next.
+fn shown_end(file: &SourceFile, span: Span) -> usize {
+    let (start, end) = (
+        span.start as usize,
+        (span.end as usize).max(span.start as usize),
+    );
+    let end = end.min(file.text().len());
+    if end > start && file.line_start(file.line_index(end)) == end && file.line_index(end) > 0 {
+        end - 1
+    } else {
+        end
+    }
+}
+
+const HIDDEN_LINE: &str = "(a sensitive value, not shown)";
+
+/// The lines of one file that a diagnostic's spans touch, each line holding a sensitive value
+/// replaced by a placeholder, with the map from the file's offsets into this text.
+struct Excerpt {
+    text: String,
+    first_line: usize,
+    /// Per line: where it starts in the file, where in `text`, its length in `text`, and whether
+    /// it was replaced.
+    lines: Vec<(usize, usize, usize, bool)>,
+}
+
+impl Excerpt {
+    fn new(sources: &SourceMap, file: FileId, spans: impl Iterator<Item = Span>) -> Excerpt {
+        let source = sources.get(file);
+        let (mut first, mut last) = (usize::MAX, 0);
+        for span in spans {
+            first = first.min(source.line_index(span.start as usize));
+            last = last.max(source.line_index(shown_end(source, span)));
+        }
+        let mut text = String::new();
+        let mut lines = Vec::new();
+        for line in first..=last {
+            let start = source.line_start(line);
+            let body = source.line_text(line);
+            let hidden = sources.is_hidden(file, start, start + body.len());
+            let shown = if hidden { HIDDEN_LINE } else { body };
+            lines.push((start, text.len(), shown.len(), hidden));
+            text.push_str(shown);
+            text.push('\n');
+        }
+        Excerpt {
+            text,
+            first_line: first,
+            lines,
         }
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-fn snippet(
-    out: &mut String,
-    sources: &SourceMap,
-    span: Span,
-    mark: char,
-    message: Option<&str>,
-    gutter: usize,
-    paint: &Paint,
-    code: &str,
-) {
-    let file = sources.get(span.file);
-    let start = file.position(span.start as usize);
-    let bar = paint.wrap("1;34", "|");
-    let _ = writeln!(
-        out,
-        "{:gutter$}{} {}:{}:{}",
-        "",
-        paint.wrap("1;34", "-->"),
-        file.name(),
-        start.line,
-        start.column,
-        gutter = gutter
-    );
-    let line_index = start.line - 1;
-    let line = file.line_text(line_index);
-    let _ = writeln!(out, "{:gutter$} {bar}", "", gutter = gutter);
-    let line_start = file.line_start(line_index);
-    if sources.is_hidden(span.file, line_start, line_start + line.len()) {
-        // A line holding a sensitive value is not quoted, and not underlined.
-        let _ = writeln!(
-            out,
-            "{} {bar} (a sensitive value, not shown)",
-            paint.wrap("1;34", &format!("{:>gutter$}", start.line, gutter = gutter)),
-        );
-        return;
+    /// Where `span` of `file` falls in the excerpt, on character boundaries.
+    fn range(&self, file: &SourceFile, span: Span) -> (usize, usize) {
+        let mut start = self.map(span.start as usize);
+        let mut end = self.map(shown_end(file, span)).max(start);
+        while !self.text.is_char_boundary(start) {
+            start -= 1;
+        }
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
+        (start, end)
     }
-    let _ = writeln!(
-        out,
-        "{} {bar} {}",
-        paint.wrap("1;34", &format!("{:>gutter$}", start.line, gutter = gutter)),
-        line.replace('\t', " ")
-    );
-    // Underline from the start column to the span's end, or to the end of the first line.
-    let span_end = (span.end as usize).max(span.start as usize);
-    let end_in_line = span_end.min(line_start + line.len());
-    let from = start.column - 1;
-    let width = file
-        .text()
-        .get(span.start as usize..end_in_line.max(span.start as usize))
-        .map(|s| s.chars().count())
-        .unwrap_or(0)
-        .max(1);
-    let marks: String = std::iter::repeat_n(mark, width).collect();
-    let text = match message {
-        Some(m) => format!("{marks} {m}"),
-        None => marks,
-    };
-    // Padding built by hand: a format width stops at 65535 columns, and a minified line is longer.
-    let _ = writeln!(
-        out,
-        "{:gutter$} {bar} {}{}",
-        "",
-        " ".repeat(from),
-        paint.wrap(code, &text),
-        gutter = gutter
-    );
+
+    /// Where byte `offset` of the file falls in the excerpt: a hidden line's start for any offset
+    /// inside it, a line's end for an offset in its line ending.
+    fn map(&self, offset: usize) -> usize {
+        let i = self
+            .lines
+            .partition_point(|&(start, _, _, _)| start <= offset)
+            .saturating_sub(1);
+        let (start, at, len, hidden) = self.lines[i];
+        if hidden {
+            at
+        } else {
+            at + offset.saturating_sub(start).min(len)
+        }
+    }
 }
 
 /// Render many diagnostics, separated by blank lines, sorted by file and position.
@@ -258,29 +261,15 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
-/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+/// The candidate closest to `word` by edit distance (a swap of two neighbours counting one edit),
+/// if it is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(word, c), *c))
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
         .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `a`, `b` and `c` for messages.

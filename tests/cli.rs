@@ -111,6 +111,40 @@ fn a_ci_script_runs_unchanged_with_kiln_in_place_of_packer() {
     );
 }
 
+/// `inspect` says its three sections as three `ui,say` messages and `console` each value as a
+/// `ui,message`, as Packer 1.6.6 does.
+#[test]
+fn inspect_and_console_speak_machine_readable_as_packer_does() {
+    let test = Test::new().write("t.pkr.hcl", TEMPLATE);
+    let inspect = test.run_unchecked_with(&["inspect", "-machine-readable", "t.pkr.hcl"]);
+    assert_eq!(inspect.status, 0, "{}", inspect.stderr);
+    let lines = assert_machine_readable("inspect", &inspect.stdout);
+    let said: Vec<String> = lines.iter().map(|l| l[3..].join(",")).collect();
+    assert_eq!(
+        said,
+        [
+            "say,Packer Inspect: HCL2 mode\\n",
+            "say,> input-variables:\\n\\nvar.greeting: \"hello\"\\n\\n> local-variables:\\n\\n",
+            "say,> builds:\\n\\n  > <unnamed build 0>:\\n\\n    sources:\\n\\n      null.a\\n\\n    provisioners:\\n\\n      shell-local\\n\\n    post-processors:\\n\\n      <no post-processor>\\n",
+        ]
+    );
+    // Without the flag, the same text as one listing.
+    let plain = test.run_unchecked_with(&["inspect", "t.pkr.hcl"]);
+    assert!(plain
+        .stdout
+        .starts_with("Packer Inspect: HCL2 mode\n\n> input-variables:\n"));
+    assert!(plain.stdout.ends_with("<no post-processor>\n\n"));
+
+    let console = Test::new()
+        .write("t.pkr.hcl", TEMPLATE)
+        .args(["console", "-machine-readable", "t.pkr.hcl"])
+        .stdin("var.greeting\n\"a,b\"\n")
+        .run();
+    let lines = assert_machine_readable("console", &console.stdout);
+    let said: Vec<String> = lines.iter().map(|l| l[2..].join(",")).collect();
+    assert_eq!(said, ["ui,message,hello", "ui,message,a%!(PACKER_COMMA)b"]);
+}
+
 #[test]
 fn init_names_a_plugin_kiln_lacks_and_fails() {
     let template = TEMPLATE.replace(

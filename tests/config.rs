@@ -29,6 +29,27 @@ fn broken_template_diagnostics() {
     });
 }
 
+/// One error in a minified `.pkr.json` (a 20 KB line) shows the part of the line around it, not
+/// the whole line.
+#[test]
+fn an_error_on_a_long_line_shows_the_line_cut_around_it() {
+    let variables: Vec<String> = (0..600)
+        .map(|i| format!(r#""v{i:03}":{{"default":"{}"}}"#, "x".repeat(12)))
+        .collect();
+    let template = format!(
+        r#"{{"variable":{{{}}},"source":{{"null":{{"a":{{"communicator":"none","comunicator_port":22}}}}}},"build":[{{"sources":["source.null.a"]}}]}}"#,
+        variables.join(",")
+    );
+    assert!(template.len() > 20_000 && !template.contains('\n'));
+    let out = Test::new()
+        .write("min.pkr.json", &template)
+        .args(["validate", "min.pkr.json"])
+        .status(1)
+        .run();
+    assert!(out.stderr.len() < 1_000, "{} bytes", out.stderr.len());
+    with_snapshots(|| insta::assert_snapshot!(out.stderr));
+}
+
 #[test]
 fn the_seed_template_validates() {
     let seed = std::fs::read_to_string(shared_dir().join("seed-template.pkr.hcl")).expect("seed");

@@ -40,6 +40,9 @@ pub struct BuildArgs {
     /// Also write each build's output to its own file in DIR.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+    /// Run builds one at a time and pause before each step until Enter is pressed.
+    #[arg(long)]
+    pub debug: bool,
     /// Warn about variables a variable file sets but the template does not declare.
     #[arg(long)]
     pub warn_on_undeclared_var: bool,
@@ -145,13 +148,22 @@ fn build(
             return Ok(1);
         }
     };
-    let state = Arc::new(exec::RunState::new(graph, sources, ui));
+    if args.debug {
+        ui.plain("Debug mode enabled. Builds will not be parallelized.");
+    }
+    let mut state = exec::RunState::new(graph, sources, ui);
+    state.debug = args.debug;
+    let state = Arc::new(state);
     if let Err(diags) = state.registry.begin(&state.graph, &state.ui) {
         super::template::report(&diags, &state.sources, color);
         return Ok(1);
     }
     let limits = exec::Limits {
-        parallel_builds: args.parallel_builds.unwrap_or(0),
+        parallel_builds: if args.debug {
+            1
+        } else {
+            args.parallel_builds.unwrap_or(0)
+        },
         on_error: args.on_error,
         ..exec::Limits::default()
     };

@@ -56,6 +56,12 @@ pub fn run(args: ConsoleArgs, argv: &[OsString], color: bool) -> anyhow::Result<
         let result = syntax::parse_expression(id, &line)
             .and_then(|expr| ctx.eval(&expr).map_err(|d| vec![d]));
         match result {
+            Ok(value) if super::machine::enabled() => {
+                let line = super::machine::line("", "ui", &["message", &to_console(&value)]);
+                let mut out = stdout.lock();
+                out.write_all(line.as_bytes())?;
+                out.flush()?;
+            }
             Ok(value) => {
                 let mut out = stdout.lock();
                 writeln!(out, "{}", to_console(&value))?;

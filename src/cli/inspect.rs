@@ -22,13 +22,17 @@ pub fn run(args: InspectArgs, argv: &[OsString], color: bool) -> anyhow::Result<
     let options = template::options(args.path, argv, true);
     let (_, loaded, _) = template::load(&options, color);
     let Some(loaded) = loaded else { return Ok(1) };
-    print!("{}", render(&loaded));
+    for message in messages(&loaded) {
+        super::machine::say(&message);
+    }
     Ok(0)
 }
 
-/// The listing: variables (sensitive ones masked), locals, and builds with their steps.
-pub fn render(t: &Template) -> String {
-    let mut out = String::from("Packer Inspect: HCL2 mode\n\n> input-variables:\n\n");
+/// The listing as Packer says it, in three messages: the heading, the variables (sensitive ones
+/// masked) and locals, and the builds with their steps.
+fn messages(t: &Template) -> [String; 3] {
+    let header = String::from("Packer Inspect: HCL2 mode\n");
+    let mut out = String::from("> input-variables:\n\n");
     for (name, var) in &t.variables {
         let _ = writeln!(
             out,
@@ -44,7 +48,7 @@ pub fn render(t: &Template) -> String {
             crate::value::quote(&shown(&local.value))
         );
     }
-    out.push_str("\n> builds:\n\n");
+    let variables = std::mem::replace(&mut out, String::from("> builds:\n\n"));
     for build in &t.builds {
         let _ = write!(out, "  > {}:\n\n", build.display_name());
         if let Some(d) = &build.description {
@@ -73,7 +77,8 @@ pub fn render(t: &Template) -> String {
             out.push('\n');
         }
     }
-    out
+    out.pop();
+    [header, variables, out]
 }
 
 /// A value as inspect shows it: masked when it holds anything sensitive.

@@ -82,8 +82,7 @@ impl SourceConfig {
         let mut ctx = self.context();
         let mut diags = Vec::new();
         with_data(&mut ctx, data, &self.data_locals, &mut diags);
-        let mut config =
-            evaluate::body_except(&written.body, written.span, &ctx, &["name"], &mut diags);
+        let mut config = evaluate::body_except(&written.body, written.span, &ctx, &[], &mut diags);
         if has_errors(&diags) {
             return Err(diags);
         }

@@ -114,7 +114,7 @@ impl Template {
     ) -> Option<Arc<SourceConfig>> {
         let body = use_.body(block);
         let context = self.source_context(build, use_);
-        let config = evaluate::body_except(&body, block.span, &context, &["name"], diags);
+        let config = evaluate::body_except(&body, block.span, &context, &[], diags);
         let (decoded, found) =
             plugins::check(PluginKind::Builder, &block.kind, block.kind_span, &config);
         diags.extend(found);

@@ -4,6 +4,7 @@
 //! are the steps a run starts together.
 
 pub mod dry_run;
+pub mod events;
 mod preflight;
 pub mod publish;
 pub mod scheduler;
@@ -20,7 +21,7 @@ pub use state::{RunState, SessionState};
 pub use ui::{Level, Ui, UiOptions};
 pub use visitor::BuildVisitor;
 
-use serde_json::{json, Map};
+use events::Event;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,11 +46,11 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
         }
         ui.plain("");
     }
-    let mut run_fields = Map::new();
-    run_fields.insert("run_uuid".into(), json!(shared.run_uuid));
-    run_fields.insert("steps".into(), json!(shared.graph.len()));
-    run_fields.insert("builds".into(), json!(shared.graph.sessions().len()));
-    ui.event("run_start", run_fields);
+    ui.event(&Event::RunStart {
+        run_uuid: &shared.run_uuid,
+        steps: shared.graph.len(),
+        builds: shared.graph.sessions().len(),
+    });
     let started = Instant::now();
     let visitor = Arc::new(BuildVisitor::new(shared.clone()));
     let finished = runtime.block_on(async {
@@ -67,7 +68,7 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
         for task in ticker.into_iter().chain(heartbeat) {
             task.abort();
         }
-        shared.ui.status(None);
+        shared.ui.progress(&[]);
         finished
     });
     runtime.shutdown_background();
@@ -132,26 +133,30 @@ fn spawn_signal_handlers(tx: tokio::sync::mpsc::UnboundedSender<()>) {
     }
 }
 
-/// On a terminal, redraw once a second which steps have run for a while and on what they wait.
+/// At most this many long-running steps get a line of their own; the rest share one more.
+const PROGRESS_LINES: usize = 6;
+
+/// On a terminal, redraw once a second which steps have run for a while and on what they wait:
+/// a line per step, each cut to the terminal's width.
 fn spawn_status(shared: Arc<RunState>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let text = {
-                let long = shared.long_activities(Duration::from_secs(2));
-                long.first().map(|(n, t, what)| {
+            let long = shared.long_activities(Duration::from_secs(2));
+            let mut lines: Vec<String> = long
+                .iter()
+                .take(PROGRESS_LINES)
+                .map(|(n, t, what)| {
                     let node = shared.graph.node(*n);
-                    let more = if long.len() > 1 {
-                        format!(" (+{} more)", long.len() - 1)
-                    } else {
-                        String::new()
-                    };
-                    let line = format!("  … {} {}s: {what}{more}", node.id, t.elapsed().as_secs());
+                    let line = format!("  … {} {}s: {what}", node.id, t.elapsed().as_secs());
                     ui::fit_terminal(&line)
                 })
-            };
-            shared.ui.status(text);
+                .collect();
+            if long.len() > PROGRESS_LINES {
+                lines.push(format!("  … and {} more", long.len() - PROGRESS_LINES));
+            }
+            shared.ui.progress(&lines);
         }
     })
 }

@@ -59,6 +59,8 @@ pub struct RunState {
     files: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
     /// The run's side of the registry: the releases it publishes to and their builds.
     pub registry: Registry,
+    /// `-debug`: pause before each step until Enter is pressed.
+    pub debug: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,6 +90,7 @@ impl RunState {
             prompt: tokio::sync::Mutex::new(()),
             files: Mutex::new(HashMap::new()),
             registry: Registry::new(),
+            debug: false,
         }
     }
 

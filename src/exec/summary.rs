@@ -1,11 +1,11 @@
 //! Packer's closing summary: the errors of failed builds, the artifacts of successful ones
 //! (also in `-machine-readable` form), and the run's exit code.
 
+use super::events::{self, Event};
 use super::scheduler::Finished;
 use super::state::RunState;
 use crate::plugins::sdk::duration;
 use crate::plugins::sdk::Artifact;
-use serde_json::{json, Map};
 use std::time::Duration;
 
 /// Print the closing summary; returns the exit code.
@@ -77,11 +77,11 @@ pub(super) fn summary(shared: &RunState, finished: &Finished, wall: Duration) ->
     if finished.interrupted {
         ui.plain("Cleanly cancelled builds after being interrupted.");
     }
-    let mut fields = Map::new();
-    fields.insert("duration_ms".into(), json!(wall.as_secs_f64() * 1000.0));
-    fields.insert("failed".into(), json!(failed.len()));
-    fields.insert("interrupted".into(), json!(finished.interrupted));
-    ui.event("run_finish", fields);
+    ui.event(&Event::RunFinish {
+        duration_ms: events::millis(wall),
+        failed: failed.len(),
+        interrupted: finished.interrupted,
+    });
     if failed.is_empty() && !finished.interrupted {
         0
     } else {

@@ -1,14 +1,16 @@
 //! What a build prints, following Packer: `==> null.a: message` lines in one colour per build,
 //! `    null.a: output` for command output, `-timestamp-ui`, `-machine-readable`; an NDJSON event
-//! stream for CI systems (`-events`); one log file per build (`-log-dir`); and on a terminal a
-//! status line saying what long-running steps are waiting on.
+//! stream for CI systems (`-events`); one log file per build (`-log-dir`); and on a terminal one
+//! line per long-running step saying what it waits on, drawn by indicatif below the output.
 //!
 //! Every line passes through [`Ui::redact`] first, so a sensitive value echoed by a command never
 //! reaches the screen, the events file or a log.
 
+use super::events::{millis, Event, Line, FORMAT_VERSION};
 use crate::plugins::sdk::duration::{rfc3339, rfc3339_millis};
 pub use crate::plugins::sdk::Level;
-use serde_json::{json, Map, Value as Json};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -41,8 +43,8 @@ pub struct Ui {
     options: UiOptions,
     /// Each build target's colour.
     colors: HashMap<String, &'static str>,
-    /// The status line currently drawn, if any.
-    status: Mutex<Option<String>>,
+    /// The lines drawn below the output for long-running steps.
+    progress: Progress,
     events: Option<Mutex<BufWriter<File>>>,
     /// Set once writing the events file failed: said once, and the run fails.
     events_failed: std::sync::atomic::AtomicBool,
@@ -50,6 +52,27 @@ pub struct Ui {
     /// Values never to show, longest first; a build adds the credentials it connects with.
     secrets: std::sync::RwLock<Vec<String>>,
     started: Instant,
+}
+
+/// The lines of long-running steps below the output: one indicatif line each, drawn on a terminal
+/// only, cleared while an output line is printed above them so the two never mix.
+struct Progress {
+    multi: MultiProgress,
+    bars: Mutex<Vec<ProgressBar>>,
+}
+
+impl Progress {
+    fn new(shown: bool) -> Progress {
+        let target = if shown {
+            ProgressDrawTarget::stdout()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Progress {
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 /// One machine-readable line, `timestamp,target,type,data...`, without its newline: commas in
@@ -74,7 +97,7 @@ pub fn machine_line(target: &str, kind: &str, data: &[&str]) -> String {
 /// `line` cut to the terminal's width less one column, so redrawing it never wraps onto a second
 /// line (which `\r\x1b[2K` would leave behind); 80 columns when the width cannot be read.
 pub fn fit_terminal(line: &str) -> String {
-    fit(line, terminal_columns().unwrap_or(80))
+    fit(line, terminal_width(libc::STDOUT_FILENO).unwrap_or(80))
 }
 
 /// `line` in at most `columns - 1` display columns (wide characters count two), ending in `…`
@@ -99,8 +122,8 @@ pub fn fit(line: &str, columns: usize) -> String {
     out
 }
 
-/// The width of the terminal on stdout, read each time: it may be resized during a build.
-fn terminal_columns() -> Option<usize> {
+/// The width of the terminal on `fd`, read each time: it may be resized during a build.
+pub fn terminal_width(fd: libc::c_int) -> Option<usize> {
     let mut size = libc::winsize {
         ws_row: 0,
         ws_col: 0,
@@ -108,7 +131,7 @@ fn terminal_columns() -> Option<usize> {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct passed, nothing else.
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
     (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
@@ -157,10 +180,11 @@ impl Ui {
             .enumerate()
             .map(|(i, t)| (t.clone(), COLORS[i % COLORS.len()]))
             .collect();
+        let progress = Progress::new(options.progress && !options.machine_readable);
         Ok(Ui {
             options,
             colors,
-            status: Mutex::new(None),
+            progress,
             events,
             events_failed: std::sync::atomic::AtomicBool::new(false),
             logs: Mutex::new(HashMap::new()),
@@ -231,14 +255,12 @@ impl Ui {
                 self.print(&styled);
             }
             self.log(target, &human);
-            let mut event = Map::new();
-            event.insert("build".into(), json!(target));
-            if let Some(node) = node {
-                event.insert("node".into(), json!(node));
-            }
-            event.insert("level".into(), json!(level.name()));
-            event.insert("message".into(), json!(line));
-            self.event("log", event);
+            self.event(&Event::Log {
+                build: target,
+                node,
+                level: level.name(),
+                message: line,
+            });
         }
     }
 
@@ -268,11 +290,12 @@ impl Ui {
     /// A line about build `target` as a whole (`Build 'x' finished`), in its colour.
     pub fn about(&self, target: &str, level: Level, text: &str) {
         self.styled(text, Some(target), level);
-        let mut event = Map::new();
-        event.insert("build".into(), json!(target));
-        event.insert("level".into(), json!(level.name()));
-        event.insert("message".into(), json!(text));
-        self.event("log", event);
+        self.event(&Event::Log {
+            build: target,
+            node: None,
+            level: level.name(),
+            message: text,
+        });
     }
 
     /// Lines about a build (`target`) carry its colour and `-timestamp-ui`'s time; the closing
@@ -314,25 +337,26 @@ impl Ui {
         self.print_raw(&line);
     }
 
-    /// One NDJSON event: `{"time", "at_ms" (since the run started), "event", ...fields}`.
-    pub fn event(&self, name: &str, fields: Map<String, Json>) {
+    /// One line of the events file: the event with the format version, the time and `at_ms`
+    /// (since the run started), every string in it redacted.
+    pub fn event(&self, event: &Event<'_>) {
         let Some(events) = &self.events else { return };
-        let mut object = Map::new();
-        object.insert("time".into(), json!(rfc3339_millis(SystemTime::now())));
-        object.insert(
-            "at_ms".into(),
-            json!(self.started.elapsed().as_secs_f64() * 1000.0),
-        );
-        object.insert("event".into(), json!(name));
-        for (k, v) in fields {
-            let v = match v {
-                Json::String(s) => Json::String(self.redact(&s)),
-                other => other,
-            };
-            object.insert(k, v);
+        let line = Line {
+            format_version: FORMAT_VERSION,
+            time: rfc3339_millis(SystemTime::now()),
+            at_ms: millis(self.started.elapsed()),
+            event,
+        };
+        let Ok(Json::Object(mut fields)) = serde_json::to_value(&line) else {
+            return;
+        };
+        for value in fields.values_mut() {
+            if let Json::String(s) = value {
+                *s = self.redact(s);
+            }
         }
         let mut w = events.lock().unwrap_or_else(|e| e.into_inner());
-        let written = serde_json::to_writer(&mut *w, &Json::Object(object))
+        let written = serde_json::to_writer(&mut *w, &fields)
             .map_err(std::io::Error::from)
             .and_then(|()| w.write_all(b"\n"))
             .and_then(|()| w.flush());
@@ -362,24 +386,36 @@ impl Ui {
         self.options.progress && !self.options.machine_readable
     }
 
-    /// Redraw the status line (a terminal only): `None` clears it.
-    pub fn status(&self, text: Option<String>) {
+    /// Show `lines` below the output, one per long-running step (a terminal only); none clears
+    /// them. Each line should fit the terminal ([`fit_terminal`]).
+    pub fn progress(&self, lines: &[String]) {
         if !self.shows_status() {
             return;
         }
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = std::io::stdout().lock();
-        if status.is_some() {
-            let _ = write!(out, "\r\x1b[2K");
+        let mut bars = self.progress.bars.lock().unwrap_or_else(|e| e.into_inner());
+        while bars.len() > lines.len() {
+            if let Some(bar) = bars.pop() {
+                bar.finish_and_clear();
+                self.progress.multi.remove(&bar);
+            }
         }
-        if let Some(t) = &text {
-            let _ = write!(out, "{}", self.redact(t));
+        for (i, line) in lines.iter().enumerate() {
+            let text = self.redact(line);
+            match bars.get(i) {
+                Some(bar) => bar.set_message(text),
+                None => {
+                    let style = ProgressStyle::with_template("{msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                    let bar = ProgressBar::new_spinner().with_style(style);
+                    let bar = self.progress.multi.add(bar);
+                    bar.set_message(text);
+                    bars.push(bar);
+                }
+            }
         }
-        let _ = out.flush();
-        *status = text;
     }
 
-    /// Print a line, keeping the status line below it.
+    /// Print a line above the progress lines.
     fn print(&self, line: &str) {
         let line = if self.options.timestamps {
             format!("{}: {line}", rfc3339(SystemTime::now()))
@@ -390,17 +426,17 @@ impl Ui {
     }
 
     fn print_raw(&self, line: &str) {
-        let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = std::io::stdout().lock();
-        match status.as_ref() {
-            Some(status) => {
-                let _ = write!(out, "\r\x1b[2K{line}\n{status}");
-            }
-            None => {
-                let _ = writeln!(out, "{line}");
-            }
+        let bars = self.progress.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let write = || {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        };
+        if bars.is_empty() {
+            write();
+        } else {
+            self.progress.multi.suspend(write);
         }
-        let _ = out.flush();
     }
 
     /// Append a line to the build's own log file.

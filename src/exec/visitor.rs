@@ -2,6 +2,7 @@
 //! event stream, asks on the terminal for `-on-error=ask`, and closes a session's connection
 //! when the session ends.
 
+use super::events::{self, Event};
 use super::scheduler::{Choice, StepFuture, Visitor};
 use super::state::RunState;
 use super::step;
@@ -10,7 +11,6 @@ use crate::plan::{NodeKind, SessionId};
 use crate::plugins::sdk::duration;
 use crate::plugins::sdk::StepError;
 use petgraph::graph::NodeIndex;
-use serde_json::{json, Map};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -31,9 +31,45 @@ impl BuildVisitor {
     }
 }
 
+impl BuildVisitor {
+    /// `-debug`: say which step comes next and wait for Enter (or the end of input, or an
+    /// interrupt), one prompt on the terminal at a time.
+    async fn pause(&self, n: NodeIndex, cancel: &CancellationToken) {
+        let shared = &*self.state;
+        let _turn = crate::plugins::sdk::Host::prompt(shared).lock().await;
+        let node = shared.graph.node(n);
+        let target = node
+            .session
+            .map(|s| shared.graph.sessions()[s].name.clone())
+            .unwrap_or_default();
+        shared.ui.line(
+            &target,
+            None,
+            Level::Say,
+            &format!(
+                "Pausing before step '{}'. Press enter to continue.",
+                node.step_name()
+            ),
+        );
+        let enter = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)
+        });
+        tokio::select! {
+            _ = enter => {}
+            () = cancel.cancelled() => {}
+        }
+    }
+}
+
 impl Visitor for BuildVisitor {
     fn visit(self: Arc<Self>, node: NodeIndex, cancel: CancellationToken) -> StepFuture {
-        Box::pin(async move { step::run(&self.state, node, &cancel).await })
+        Box::pin(async move {
+            if self.state.debug {
+                self.pause(node, &cancel).await;
+            }
+            step::run(&self.state, node, &cancel).await
+        })
     }
 
     fn started(&self, n: NodeIndex) {
@@ -46,30 +82,35 @@ impl Visitor for BuildVisitor {
         }
         self.state.set_activity(n, &node.summary);
         tracing::debug!(step = %node.id, "step started");
-        let name = if node.kind.policy() == crate::plan::RunPolicy::AfterSuccess {
-            "step_start"
-        } else {
-            "cleanup"
-        };
-        self.state.ui.event(name, node_fields(&self.state, n));
+        let step = step_of(&self.state, n);
+        self.state.ui.event(
+            &if node.kind.policy() == crate::plan::RunPolicy::AfterSuccess {
+                Event::StepStart { step }
+            } else {
+                Event::Cleanup { step }
+            },
+        );
     }
 
     fn ended(&self, n: NodeIndex, result: &Result<(), StepError>, elapsed: Duration) {
         let shared = &*self.state;
         shared.clear_activity(n);
         let node = shared.graph.node(n);
-        let mut fields = node_fields(shared, n);
-        fields.insert("duration_ms".into(), json!(elapsed.as_secs_f64() * 1000.0));
+        let step = step_of(shared, n);
+        let duration_ms = events::millis(elapsed);
         match result {
             Ok(()) => tracing::debug!(step = %node.id, ?elapsed, "step finished"),
             Err(e) => tracing::debug!(step = %node.id, ?elapsed, error = %e, "step failed"),
         }
         match result {
-            Ok(()) => shared.ui.event("step_finish", fields),
+            Ok(()) => shared.ui.event(&Event::StepFinish { step, duration_ms }),
             Err(e) => {
-                fields.insert("error".into(), json!(e.message()));
-                fields.insert("cancelled".into(), json!(e.is_cancelled()));
-                shared.ui.event("step_fail", fields);
+                shared.ui.event(&Event::StepFail {
+                    step,
+                    duration_ms,
+                    error: e.message(),
+                    cancelled: e.is_cancelled(),
+                });
                 if let Some(s) = node.session {
                     let target = &shared.graph.sessions()[s].name;
                     if node.kind == NodeKind::Provisioner && !e.is_cancelled() {
@@ -99,9 +140,8 @@ impl Visitor for BuildVisitor {
 
     fn skipped(&self, n: NodeIndex, reason: &str) {
         tracing::debug!(step = %self.state.graph.node(n).id, reason, "step skipped");
-        let mut fields = node_fields(&self.state, n);
-        fields.insert("reason".into(), json!(reason));
-        self.state.ui.event("step_skip", fields);
+        let step = step_of(&self.state, n);
+        self.state.ui.event(&Event::StepSkip { step, reason });
     }
 
     fn session_ended(&self, s: SessionId) {
@@ -145,11 +185,12 @@ impl Visitor for BuildVisitor {
                 &format!("Build '{name}' errored after {took}: {e}"),
             ),
         }
-        let mut fields = Map::new();
-        fields.insert("build".into(), json!(name));
-        fields.insert("duration_ms".into(), json!(wall.as_secs_f64() * 1000.0));
-        fields.insert("succeeded".into(), json!(shared.session(s).error.is_none()));
-        shared.ui.event("build_finish", fields);
+        let succeeded = shared.session(s).error.is_none();
+        shared.ui.event(&Event::BuildFinish {
+            build: &name,
+            duration_ms: events::millis(wall),
+            succeeded,
+        });
     }
 
     fn ask(
@@ -204,12 +245,12 @@ impl Visitor for BuildVisitor {
         self.interrupted
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.state.ui.plain("==> Interrupt received. Cancelling builds; cleanups still run (press Ctrl-C again to exit at once).");
-        self.state.ui.event("interrupt", Map::new());
+        self.state.ui.event(&Event::Interrupt);
     }
 
     fn abandoned(&self, running: &[NodeIndex]) {
         let shared = &*self.state;
-        shared.ui.status(None);
+        shared.ui.progress(&[]);
         shared.ui.plain("==> Second interrupt: exiting now. These steps were still running and may have left resources behind:");
         for n in running {
             let node = shared.graph.node(*n);
@@ -217,22 +258,20 @@ impl Visitor for BuildVisitor {
                 .ui
                 .plain(&format!("--> {}: {}", node.id, node.summary));
         }
-        shared.ui.event("abandon", Map::new());
+        shared.ui.event(&Event::Abandon);
         // The run ends now: stop the commands its steps started rather than leave them behind.
         crate::plugins::local::process::abandon_all();
     }
 }
 
-fn node_fields(shared: &RunState, n: NodeIndex) -> Map<String, serde_json::Value> {
+fn step_of(shared: &RunState, n: NodeIndex) -> events::Step<'_> {
     let node = shared.graph.node(n);
-    let mut fields = Map::new();
-    fields.insert("node".into(), json!(node.id));
-    fields.insert("kind".into(), json!(node.kind.name()));
-    if let Some(s) = node.session {
-        fields.insert("build".into(), json!(shared.graph.sessions()[s].name));
+    events::Step {
+        node: &node.id,
+        kind: node.kind.name(),
+        build: node
+            .session
+            .map(|s| shared.graph.sessions()[s].name.as_str()),
+        plugin: node.plugin.as_deref(),
     }
-    if let Some(p) = &node.plugin {
-        fields.insert("plugin".into(), json!(p));
-    }
-    fields
 }

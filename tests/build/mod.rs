@@ -1,6 +1,7 @@
 //! `kiln build` through the real binary: parallelism, failure isolation, interrupts, Packer's
 //! manifest and checksum files, output, events and logs.
 
+mod debug;
 mod hostile;
 mod interrupt;
 mod output;

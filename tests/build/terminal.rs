@@ -73,12 +73,13 @@ fn a_terminal_shows_what_long_steps_wait_on() {
     assert!(status_line.is_match(&stdout), "{stdout:?}");
 }
 
-/// In a narrow terminal the status line is cut to fit, so redrawing it leaves no junk line.
+/// In a narrow terminal each progress line is cut to fit. (A terminal has rows as well as columns:
+/// indicatif reads both, and a pty with no rows set is taken for 80 columns.)
 #[test]
 fn the_status_line_fits_a_narrow_terminal() {
     let test = Test::new().write("t.pkr.hcl", sleepers(1, 4));
     let command = format!(
-        "stty cols 40; {} build t.pkr.hcl",
+        "stty rows 24 cols 40; {} build t.pkr.hcl",
         crate::test::kiln_bin().display()
     );
     let (status, stdout) = on_terminal(test.dir(), &command, "", Duration::ZERO);
@@ -91,11 +92,56 @@ fn the_status_line_fits_a_narrow_terminal() {
         .collect();
     assert!(!drawn.is_empty(), "no status line was drawn: {stdout:?}");
     for line in drawn {
+        let line = line.trim_end();
         assert!(
             line.chars().count() <= 39,
             "{} columns in a 40-column terminal: {line:?}",
             line.chars().count()
         );
         assert!(line.ends_with('…'), "{line:?}");
+    }
+}
+
+/// Three builds' progress lines in an 80-column terminal, redrawn each second while the builds
+/// print: played through a terminal emulator, the screen at the end holds the build's output
+/// and no leftover progress line.
+#[test]
+fn progress_lines_leave_no_junk_in_an_80_column_terminal() {
+    let test = Test::new().write("t.pkr.hcl", sleepers(3, 4));
+    let command = format!(
+        "stty rows 40 cols 80; {} build -color=false t.pkr.hcl",
+        crate::test::kiln_bin().display()
+    );
+    let (status, stdout) = on_terminal(test.dir(), &command, "", Duration::ZERO);
+    assert_eq!(status, 0, "{stdout}");
+    assert!(
+        stdout.contains("  … null.s2/provisioner[0]"),
+        "no progress line was drawn: {stdout:?}"
+    );
+    let size = |n| std::num::NonZeroU16::new(n).unwrap();
+    let mut terminal = vt100::Parser::new(size(40), size(80), 0);
+    terminal.process(
+        stdout
+            .replace('\n', "\r\n")
+            .replace("\r\r\n", "\r\n")
+            .as_bytes(),
+    );
+    let screen = terminal.screen().contents();
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in &lines {
+        assert!(
+            ["==> ", "    ", "Build '", "--> "]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "a junk line on the screen: {line:?}\n{screen}"
+        );
+    }
+    for build in ["null.s0", "null.s1", "null.s2"] {
+        let finished = format!("Build '{build}' finished");
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with(&finished)).count(),
+            1,
+            "{screen}"
+        );
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! ```json
 //! {
+//!   "format_version": 1,
 //!   "nodes": [
-//!     {"id": "ubuntu.amazon-ebs.east/launch", "kind": "launch", "plugin": "amazon-ebs",
-//!      "build": "ubuntu", "source": "amazon-ebs.east", "region": "us-east-1",
-//!      "summary": "launch an instance in us-east-1",
-//!      "span": {"file": "build.pkr.hcl", "line": 3, "column": 1, "end_line": 3, "end_column": 30}}
+//!     {"id":"ubuntu.amazon-ebs.east/launch","kind":"launch","plugin":"amazon-ebs","build":"ubuntu","source":"amazon-ebs.east","region":"us-east-1","summary":"launch an instance in us-east-1","span":{"file":"build.pkr.hcl","line":3,"column":1,"end_line":3,"end_column":30}}
 //!   ],
-//!   "edges": [{"from": "ubuntu.amazon-ebs.east/launch", "to": "ubuntu.amazon-ebs.east/capture"}]
+//!   "edges": [
+//!     {"from":"ubuntu.amazon-ebs.east/launch","to":"ubuntu.amazon-ebs.east/capture"}
+//!   ]
 //! }
 //! ```
 //!
@@ -21,61 +21,86 @@
 
 use crate::plan::BuildGraph;
 use crate::source::{SourceMap, Span};
-use std::fmt::Write;
+use serde::Serialize;
+
+/// The layout of the document. Raised when a field changes meaning or goes away; a new field
+/// keeps it.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Node<'a> {
+    id: &'a str,
+    kind: &'a str,
+    plugin: Option<&'a str>,
+    build: Option<&'a str>,
+    source: Option<&'a str>,
+    region: Option<&'a str>,
+    summary: &'a str,
+    span: Place<'a>,
+}
+
+#[derive(Serialize)]
+struct Place<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+#[derive(Serialize)]
+struct Edge<'a> {
+    from: &'a str,
+    to: &'a str,
+}
 
 /// Render the JSON view; `sources` is the map the template was loaded into.
 pub fn json(graph: &BuildGraph, sources: &SourceMap) -> String {
-    let mut out = String::from("{\n  \"nodes\": [");
-    for (k, (_, node)) in graph.nodes().enumerate() {
-        out.push_str(if k == 0 { "\n    " } else { ",\n    " });
+    let nodes = graph.nodes().map(|(_, node)| {
         let session = node.session.map(|s| &graph.sessions()[s]);
-        let build = session.map(|s| s.build.as_str());
-        let _ = write!(
-            out,
-            "{{\"id\": {}, \"kind\": {}, \"plugin\": {}, \"build\": {}, \"source\": {}, \"region\": {}, \"summary\": {}, \"span\": {}}}",
-            string(&node.id),
-            string(node.kind.name()),
-            optional(node.plugin.as_deref()),
-            optional(build),
-            optional(session.map(|s| s.source.as_str())),
-            optional(node.region.as_deref()),
-            string(&node.summary),
-            span(sources, node.span),
-        );
-    }
-    out.push_str("\n  ],\n  \"edges\": [");
-    for (k, (from, to)) in graph.edges().into_iter().enumerate() {
-        out.push_str(if k == 0 { "\n    " } else { ",\n    " });
-        let _ = write!(
-            out,
-            "{{\"from\": {}, \"to\": {}}}",
-            string(&graph.node(from).id),
-            string(&graph.node(to).id)
-        );
-    }
-    out.push_str("\n  ]\n}\n");
-    out
-}
-
-fn span(sources: &SourceMap, span: Span) -> String {
-    let file = sources.get(span.file);
-    let start = file.position(span.start as usize);
-    let end = file.position(span.end as usize);
+        Node {
+            id: &node.id,
+            kind: node.kind.name(),
+            plugin: node.plugin.as_deref(),
+            build: session.map(|s| s.build.as_str()),
+            source: session.map(|s| s.source.as_str()),
+            region: node.region.as_deref(),
+            summary: &node.summary,
+            span: place(sources, node.span),
+        }
+    });
+    let edges = graph.edges().into_iter().map(|(from, to)| Edge {
+        from: &graph.node(from).id,
+        to: &graph.node(to).id,
+    });
     format!(
-        "{{\"file\": {}, \"line\": {}, \"column\": {}, \"end_line\": {}, \"end_column\": {}}}",
-        string(file.name()),
-        start.line,
-        start.column,
-        end.line,
-        end.column
+        "{{\n  \"format_version\": {FORMAT_VERSION},\n  \"nodes\": [{}\n  ],\n  \"edges\": [{}\n  ]\n}}\n",
+        one_per_line(nodes),
+        one_per_line(edges)
     )
 }
 
-fn optional(s: Option<&str>) -> String {
-    s.map_or_else(|| "null".to_string(), string)
+/// Each item as compact JSON on a line of its own, the way the document is laid out.
+fn one_per_line<T: Serialize>(items: impl Iterator<Item = T>) -> String {
+    let lines: Vec<String> = items
+        .map(|item| serde_json::to_string(&item).unwrap_or_default())
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\n    {}", lines.join(",\n    "))
+    }
 }
 
-/// A JSON string literal.
-fn string(s: &str) -> String {
-    serde_json::Value::from(s).to_string()
+fn place(sources: &SourceMap, span: Span) -> Place<'_> {
+    let file = sources.get(span.file);
+    let start = file.position(span.start as usize);
+    let end = file.position(span.end as usize);
+    Place {
+        file: file.name(),
+        line: start.line,
+        column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+    }
 }
