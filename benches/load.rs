@@ -50,7 +50,7 @@ fn main() {
     }
     let secs = best.as_secs_f64();
     println!("load + evaluate + check every corpus directory (best of {rounds}):");
-    println!("| directories | loaded | MB | wall | templates/s | MB/s |");
+    println!("| directories | loaded | MB | wall | directories/s | MB/s |");
     println!("| --- | --- | --- | --- | --- | --- |");
     println!(
         "| {} | {} | {:.2} | {:.1} ms | {:.0} | {:.1} |",

@@ -40,6 +40,14 @@ pub fn redact_with(secrets: &[String], text: &str) -> String {
     }
 }
 
+/// Set once the log is written to stderr.
+static ON_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the debug log goes to stderr (where it would cross the progress lines on a terminal).
+pub fn on_stderr() -> bool {
+    ON_STDERR.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Start logging when the environment asks for it; otherwise nothing is recorded.
 pub fn init() {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -69,6 +77,10 @@ pub fn init() {
         },
         None => Sink::Stderr,
     };
+    ON_STDERR.store(
+        matches!(sink, Sink::Stderr),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

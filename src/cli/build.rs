@@ -137,7 +137,9 @@ fn build(
         color: ui_color,
         timestamps: args.timestamp_ui,
         machine_readable: super::machine::enabled(),
-        progress: std::io::stdout().is_terminal(),
+        // No progress lines while the debug log writes to the same terminal: they would cross.
+        progress: std::io::stdout().is_terminal()
+            && !(crate::log::on_stderr() && std::io::stderr().is_terminal()),
         events: args.events.clone(),
         log_dir: args.log_dir.clone(),
     };

@@ -58,7 +58,7 @@ pub fn run(shared: Arc<RunState>, limits: &Limits) -> i32 {
         spawn_signal_handlers(tx);
         let ticker = shared
             .ui
-            .shows_status()
+            .shows_progress()
             .then(|| spawn_status(shared.clone()));
         let heartbeat = shared
             .registry

@@ -27,7 +27,7 @@ pub struct UiOptions {
     pub timestamps: bool,
     /// Packer's `timestamp,target,type,data...` lines instead of human output.
     pub machine_readable: bool,
-    /// Draw a status line for steps running longer than a moment (a terminal only).
+    /// Draw a line for each step running longer than a moment (a terminal only).
     pub progress: bool,
     /// Write an NDJSON event stream here (`-events`).
     pub events: Option<PathBuf>,
@@ -381,15 +381,15 @@ impl Ui {
         self.events_failed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Whether a status line is drawn (a terminal, not machine-readable output).
-    pub fn shows_status(&self) -> bool {
+    /// Whether progress lines are drawn (a terminal, not machine-readable output).
+    pub fn shows_progress(&self) -> bool {
         self.options.progress && !self.options.machine_readable
     }
 
     /// Show `lines` below the output, one per long-running step (a terminal only); none clears
     /// them. Each line should fit the terminal ([`fit_terminal`]).
     pub fn progress(&self, lines: &[String]) {
-        if !self.shows_status() {
+        if !self.shows_progress() {
             return;
         }
         let mut bars = self.progress.bars.lock().unwrap_or_else(|e| e.into_inner());
