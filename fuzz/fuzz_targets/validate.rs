@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         timestamp: "2026-12-03T00:00:00Z".into(),
         cwd: dir.clone(),
         allow_unset: true,
+        warn_undeclared_vars: false,
     };
     let mut sources = SourceMap::new();
     let (template, diags) = config::load(&mut sources, &options);
