@@ -24,7 +24,9 @@ pub struct HttpStore {
 }
 
 impl HttpStore {
-    /// A client of the server at `addr` (`http://host:port`, or `host:port`).
+    /// A client of the server at `addr` (`http://host:port`, `https://host:port`, or `host:port`).
+    /// Over HTTPS the server's certificate must chain to a root the system trusts
+    /// (`SSL_CERT_FILE` names another bundle) or to the PEM file `KILN_REGISTRY_CA` names.
     pub fn new(addr: &str, token: Option<String>) -> Result<HttpStore> {
         let with_scheme = if addr.contains("://") {
             addr.to_string()
@@ -35,19 +37,33 @@ impl HttpStore {
             Error::invalid(format!("KILN_REGISTRY_ADDR `{addr}` is not a URL: {e}"))
                 .with_hint("set it to the server's address, e.g. http://registry.internal:8750")
         })?;
-        if base.scheme() != "http" {
+        if !matches!(base.scheme(), "http" | "https") {
             return Err(Error::invalid(format!(
-                "KILN_REGISTRY_ADDR `{addr}`: kiln speaks plain HTTP to its server"
+                "KILN_REGISTRY_ADDR `{addr}`: kiln speaks HTTP or HTTPS to its server"
             ))
-            .with_hint("put the server behind a TLS-terminating proxy on the same host, and point kiln at the proxy's local http:// address"));
+            .with_hint("set it to http://host:port or https://host:port"));
         }
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Storage {
-                message: format!("cannot start an HTTP client: {e}"),
-            })?;
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(ca) = std::env::var_os("KILN_REGISTRY_CA").filter(|v| !v.is_empty()) {
+            let unusable = |e: &dyn std::fmt::Display| {
+                Error::invalid(format!(
+                    "KILN_REGISTRY_CA {}: {e}",
+                    std::path::Path::new(&ca).display()
+                ))
+                .with_hint(
+                    "name a PEM file holding the certificate the server presents, or its CA's",
+                )
+            };
+            let pem = std::fs::read(&ca).map_err(|e| unusable(&e))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| unusable(&e))? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| Error::Storage {
+            message: format!("cannot start an HTTP client: {e}"),
+        })?;
         Ok(HttpStore {
             base,
             token,
@@ -79,11 +95,31 @@ impl HttpStore {
         self.exchange(r).map(|(body, _)| body)
     }
 
+    /// Why a request got no answer, down to the cause (a refused connection, an untrusted
+    /// certificate), with what to do about an untrusted certificate.
+    fn unreachable(&self, e: &reqwest::Error) -> Error {
+        let mut message = format!("cannot reach the registry at {}", self.base);
+        let mut cause: Option<&dyn std::error::Error> = Some(e);
+        let mut certificate = false;
+        while let Some(c) = cause {
+            let text = c.to_string();
+            certificate |= text.contains("certificate");
+            if !message.ends_with(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            cause = c.source();
+        }
+        if certificate {
+            Error::invalid(message).with_hint("trust the server's certificate: KILN_REGISTRY_CA=FILE names it (or its CA) in PEM; a server started with --tls-self-signed keeps it in tls/cert.pem beside its database")
+        } else {
+            Error::Storage { message }
+        }
+    }
+
     /// One request: its decoded answer, and the next page's cursor when it is a list.
     fn exchange<T: DeserializeOwned>(&self, r: RequestBuilder) -> Result<(T, Option<String>)> {
-        let resp = r.send().map_err(|e| Error::Storage {
-            message: format!("cannot reach the registry at {}: {e}", self.base),
-        })?;
+        let resp = r.send().map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
         let next = resp
             .headers()

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub(super) struct Server {
     child: Child,
     addr: String,
+    /// What the server printed on start after its address (the TLS certificate line).
+    said: Vec<String>,
 }
 
 impl Server {
@@ -25,16 +27,23 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("kiln registry serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
+        stdout
             .read_line(&mut line)
             .expect("the server says where it listens");
         let addr = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
-        Server { child, addr }
+        let mut said = Vec::new();
+        if addr.starts_with("https://") {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("the certificate line");
+            said.push(line.trim_end().to_string());
+        }
+        Server { child, addr, said }
     }
 
     pub(super) fn url(&self, path: &str) -> String {
@@ -590,4 +599,125 @@ fn registry_server_pages_long_lists_and_limits_a_busy_token() {
     assert_eq!(call("GET", &url, Some(&calm), None).0, 200);
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(call("GET", &url, Some(&admin), None).0, 200);
+}
+
+/// `--tls-self-signed`: HTTPS with a certificate the server makes once and keeps. The CLI and a
+/// build reach it trusting that certificate (`KILN_REGISTRY_CA`) and refuse it otherwise; plain
+/// HTTP gets no answer; a client that connects and never speaks TLS holds up no one.
+#[test]
+fn registry_server_speaks_https_with_a_certificate_it_keeps() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = Registry::new();
+    let write = token(&r, &["--scope", "write", "--bucket", "default"]);
+    let read = token(&r, &["--scope", "read"]);
+    let server = Server::start(&r, &["--tls-self-signed"]);
+    assert!(
+        server.addr.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.addr
+    );
+    let cert = r.home().join("tls/cert.pem");
+    let key = r.home().join("tls/key.pem");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key is the server's alone");
+    let said = server.said.join("\n");
+    let fingerprint = regex::Regex::new(r"SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+        .unwrap()
+        .captures(&said)
+        .unwrap_or_else(|| panic!("no fingerprint in {said:?}"))[1]
+        .to_string();
+
+    // A client that connects and says nothing while the others are served.
+    let _silent = std::net::TcpStream::connect(server.addr.trim_start_matches("https://")).unwrap();
+
+    let project = Test::new()
+        .write(
+            "quickstart.pkr.hcl",
+            std::fs::read(repo_root().join("examples/quickstart.pkr.hcl")).unwrap(),
+        )
+        .env("KILN_REGISTRY_ADDR", &server.addr)
+        .env("KILN_REGISTRY_CA", cert.to_string_lossy())
+        .env("KILN_REGISTRY_TOKEN", &write);
+    let out = project.run_unchecked_with(&["build", "quickstart.pkr.hcl"]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    let image = [
+        "registry",
+        "image",
+        "-product",
+        "quickstart",
+        "-channel",
+        "latest",
+        "-provider",
+        "file",
+        "-region",
+        "file",
+        "-component",
+        "file.note",
+    ];
+    let trusted = Test::new()
+        .env("KILN_REGISTRY_ADDR", &server.addr)
+        .env("KILN_REGISTRY_CA", cert.to_string_lossy())
+        .env("KILN_REGISTRY_TOKEN", &read)
+        .args(image)
+        .run();
+    assert!(
+        trusted.stdout.ends_with("artifacts/note.txt\n"),
+        "{}",
+        trusted.stdout
+    );
+
+    // Without the certificate trusted, the CLI refuses the server and says why.
+    let untrusted = Test::new()
+        .env("KILN_REGISTRY_ADDR", &server.addr)
+        .env("KILN_REGISTRY_TOKEN", &read)
+        .args(image)
+        .status(1)
+        .run();
+    assert!(
+        untrusted.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        untrusted.stderr
+    );
+    assert!(!untrusted.stderr.contains(&read));
+
+    // Plain HTTP on the HTTPS port gets no HTTP answer.
+    let plain = server.url("/healthz").replace("https://", "http://");
+    assert!(client().get(&plain).send().is_err());
+
+    // Restarted, the server presents the same certificate; --tls-cert/--tls-key take the files.
+    drop(server);
+    let again = Server::start(&r, &["--tls-self-signed"]);
+    assert!(again.said.join("\n").contains(&fingerprint));
+    drop(again);
+    let files = Server::start(
+        &r,
+        &[
+            "--tls-cert",
+            &cert.to_string_lossy(),
+            "--tls-key",
+            &key.to_string_lossy(),
+        ],
+    );
+    assert!(files.said.join("\n").contains(&fingerprint));
+
+    // A key that is not the certificate's own is refused at start, with both files named.
+    let other = Registry::new();
+    drop(Server::start(&other, &["--tls-self-signed"]));
+    let mismatched = r
+        .kiln(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert.to_string_lossy(),
+            "--tls-key",
+            &other.home().join("tls/key.pem").to_string_lossy(),
+        ])
+        .status(1)
+        .run();
+    assert!(
+        mismatched.stderr.contains("do not make a server"),
+        "{}",
+        mismatched.stderr
+    );
 }

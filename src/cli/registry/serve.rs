@@ -25,6 +25,46 @@ pub struct ServeArgs {
     /// Requests a second each token may make before the server answers 429 (0: no limit).
     #[arg(long, default_value_t = 0)]
     rate_limit: u32,
+    /// Serve HTTPS with this PEM certificate chain (and --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate, made on first start and kept beside the
+    /// database (tls/cert.pem); clients trust it with KILN_REGISTRY_CA.
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+}
+
+/// The certificate and key to serve HTTPS with, if any.
+fn tls_files(a: &ServeArgs, database: &std::path::Path) -> Result<Option<server::tls::TlsFiles>> {
+    if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) {
+        return Ok(Some(server::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }));
+    }
+    if !a.tls_self_signed {
+        return Ok(None);
+    }
+    let folder = database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    let host = a
+        .listen
+        .rsplit_once(':')
+        .map_or(a.listen.as_str(), |(h, _)| h)
+        .trim_matches(['[', ']']);
+    let unspecified = host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    if !host.is_empty() && !unspecified && !names.iter().any(|n| n == host) {
+        names.push(host.to_string());
+    }
+    server::tls::self_signed(&folder.join("tls"), &names).map(Some)
 }
 
 /// Where the server's tokens live: the database of `--db`, else the embedded registry's.
@@ -131,6 +171,10 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         limiter: Arc::new(server::RateLimiter::new(Some(a.rate_limit))),
         ..Registry::new(store.clone(), store)
     };
+    let tls = match tls_files(&a, &path)? {
+        Some(files) => Some((server::tls::config(&files)?, files)),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,10 +191,19 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         let addr = listener.local_addr().map_err(|e| Error::Storage {
             message: e.to_string(),
         })?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         println!(
-            "kiln registry listening on http://{addr} (database {})",
+            "kiln registry listening on {scheme}://{addr} (database {})",
             path.display()
         );
+        if let Some((_, files)) = &tls {
+            if let Some(fingerprint) = server::tls::fingerprint(&files.cert) {
+                println!(
+                    "TLS certificate {} (SHA-256 {fingerprint})",
+                    files.cert.display()
+                );
+            }
+        }
         let shutdown = async {
             use tokio::signal::unix::{signal, SignalKind};
             let (Ok(mut term), Ok(mut int)) = (
@@ -165,11 +218,20 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             }
             eprintln!("kiln registry: finishing the requests in flight, then exiting");
         };
-        server::serve(listener, registry, shutdown)
-            .await
-            .map_err(|e| Error::Storage {
-                message: format!("the server stopped: {e}"),
-            })
+        let served = match tls {
+            Some((config, _)) => {
+                let listener = server::tls::TlsListener::new(listener, config).map_err(|e| {
+                    Error::Storage {
+                        message: e.to_string(),
+                    }
+                })?;
+                server::serve(listener, registry, shutdown).await
+            }
+            None => server::serve(listener, registry, shutdown).await,
+        };
+        served.map_err(|e| Error::Storage {
+            message: format!("the server stopped: {e}"),
+        })
     })
 }
 

@@ -13,6 +13,7 @@ mod images;
 mod limit;
 mod paging;
 mod releases;
+pub mod tls;
 mod tokens;
 
 pub use builds::{ExpireBody, FailBody, FinishBody};
@@ -86,12 +87,17 @@ pub fn router(registry: Registry) -> Router {
         .with_state(registry)
 }
 
-/// Serve until `shutdown` resolves, then finish the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// Serve on `listener` (plain TCP, or [`tls::TlsListener`]) until `shutdown` resolves, then
+/// finish the requests in flight.
+pub async fn serve<L>(
+    listener: L,
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router(registry))
         .with_graceful_shutdown(shutdown)
         .await
