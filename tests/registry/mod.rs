@@ -3,6 +3,7 @@
 mod builds;
 mod concurrency;
 mod console;
+mod oauth;
 mod server;
 
 use crate::test::{with_snapshots, Test};

@@ -11,6 +11,7 @@ mod console;
 mod error;
 mod images;
 mod limit;
+mod oauth;
 mod paging;
 mod releases;
 pub mod tls;
@@ -77,6 +78,7 @@ pub fn router(registry: Registry) -> Router {
         .merge(builds::router())
         .merge(images::router())
         .merge(tokens::router())
+        .merge(oauth::router())
         .merge(console::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
