@@ -38,12 +38,8 @@ impl BuildVisitor {
         let shared = &*self.state;
         let _turn = crate::plugins::sdk::Host::prompt(shared).lock().await;
         let node = shared.graph.node(n);
-        let target = node
-            .session
-            .map(|s| shared.graph.sessions()[s].name.clone())
-            .unwrap_or_default();
         shared.ui.line(
-            &target,
+            target(shared, n),
             None,
             Level::Say,
             &format!(
@@ -206,19 +202,16 @@ impl Visitor for BuildVisitor {
             let shared = &*self.state;
             let _turn = crate::plugins::sdk::Host::prompt(shared).lock().await;
             let node = shared.graph.node(n);
-            let target = node
-                .session
-                .map(|s| shared.graph.sessions()[s].name.clone())
-                .unwrap_or_default();
+            let target = target(shared, n);
             shared.ui.line(
-                &target,
+                target,
                 Some(&node.id),
                 Level::Error,
                 &format!("Step \"{}\" failed: {error}", node.step_name()),
             );
             loop {
                 shared.ui.line(
-                    &target,
+                    target,
                     Some(&node.id),
                     Level::Say,
                     "[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)?",
@@ -262,6 +255,15 @@ impl Visitor for BuildVisitor {
         // The run ends now: stop the commands its steps started rather than leave them behind.
         crate::plugins::local::process::abandon_all();
     }
+}
+
+/// The build (session) step `n` belongs to, as output names it; empty for a data source.
+fn target(shared: &RunState, n: NodeIndex) -> &str {
+    shared
+        .graph
+        .node(n)
+        .session
+        .map_or("", |s| shared.graph.sessions()[s].name.as_str())
 }
 
 fn step_of(shared: &RunState, n: NodeIndex) -> events::Step<'_> {

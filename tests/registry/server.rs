@@ -58,6 +58,22 @@ impl Drop for Server {
     }
 }
 
+/// The image the quickstart's note became, on its `latest` channel.
+const QUICKSTART_NOTE: [&str; 12] = [
+    "registry",
+    "image",
+    "-product",
+    "quickstart",
+    "-channel",
+    "latest",
+    "-provider",
+    "file",
+    "-region",
+    "file",
+    "-component",
+    "file.note",
+];
+
 /// `kiln registry token create` on the server's host.
 pub(super) fn token(r: &Registry, args: &[&str]) -> String {
     let mut all = vec!["token", "create"];
@@ -438,20 +454,7 @@ fn registry_server_builds_and_the_cli_publish_and_read_through_it() {
     Test::new()
         .env("KILN_REGISTRY_ADDR", &server.addr)
         .env("KILN_REGISTRY_TOKEN", &read)
-        .args([
-            "registry",
-            "image",
-            "-product",
-            "quickstart",
-            "-channel",
-            "latest",
-            "-provider",
-            "file",
-            "-region",
-            "file",
-            "-component",
-            "file.note",
-        ])
+        .args(QUICKSTART_NOTE)
         .stdout(format!("{}\n", note.display()))
         .run();
     // The read token cannot publish, and says so.
@@ -644,20 +647,7 @@ fn registry_server_speaks_https_with_a_certificate_it_keeps() {
         .env("KILN_REGISTRY_TOKEN", &write);
     let out = project.run_unchecked_with(&["build", "quickstart.pkr.hcl"]);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
-    let image = [
-        "registry",
-        "image",
-        "-product",
-        "quickstart",
-        "-channel",
-        "latest",
-        "-provider",
-        "file",
-        "-region",
-        "file",
-        "-component",
-        "file.note",
-    ];
+    let image = QUICKSTART_NOTE;
     let trusted = Test::new()
         .env("KILN_REGISTRY_ADDR", &server.addr)
         .env("KILN_REGISTRY_CA", cert.to_string_lossy())
