@@ -61,7 +61,10 @@ impl BuildVisitor {
 impl Visitor for BuildVisitor {
     fn visit(self: Arc<Self>, node: NodeIndex, cancel: CancellationToken) -> StepFuture {
         Box::pin(async move {
-            if self.state.debug {
+            // After an interrupt the cleanups run straight through: the user asked to stop, and
+            // the cancelled pause's read of stdin may still be waiting for a line.
+            let interrupted = self.interrupted.load(std::sync::atomic::Ordering::SeqCst);
+            if self.state.debug && !interrupted {
                 self.pause(node, &cancel).await;
             }
             step::run(&self.state, node, &cancel).await
