@@ -93,12 +93,7 @@ impl SqliteStore {
     fn setup(mut conn: Connection, wal: bool) -> Result<SqliteStore> {
         configure(&conn)?;
         if wal {
-            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(Error::Storage {
-                    message: format!("the database cannot use WAL mode (it is in {mode} mode)"),
-                });
-            }
+            enable_wal(&conn)?;
         }
         // NORMAL in WAL mode: a commit survives a crashed process (not a power cut before the
         // next checkpoint), and no commit waits for an fsync.
@@ -169,6 +164,40 @@ fn configure(conn: &Connection) -> Result<()> {
     // bound values and prepare it again whenever they change: a fifth of a publish's time.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
+}
+
+/// Put the database in WAL mode (a property of the file, so once is enough).
+///
+/// Converting needs the file to itself, and SQLite answers a conversion with BUSY at once
+/// rather than running the busy handler: when many processes open a new file together, all but
+/// one fail. So each first reads (which does wait, and shows a conversion another process has
+/// made), and retries the conversion until the busy timeout has passed.
+fn enable_wal(conn: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(Error::Storage {
+                    message: format!("the database cannot use WAL mode (it is in {mode} mode)"),
+                })
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
