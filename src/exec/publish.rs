@@ -25,6 +25,9 @@ use std::time::Duration;
 /// `KILN_REGISTRY_STALE_AFTER` (a duration such as `90s`) changes it. Heartbeats go out six
 /// times as often.
 const STALE_AFTER: Duration = Duration::from_secs(60);
+/// The kind of template kiln builds from, as HCP records a version's: HCL2 covers `.pkr.hcl` and
+/// `.pkr.json` alike.
+const TEMPLATE_TYPE: &str = "HCL2";
 
 /// A release by name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -357,13 +360,15 @@ impl Registry {
                         release: e.key.release.clone(),
                         components,
                         channels: Vec::new(),
+                        template_type: Some(TEMPLATE_TYPE.into()),
                     };
                     let start = BuildStart {
                         release_id: String::new(),
                         component: e.component.clone(),
-                        provider: platform.to_string(),
+                        provider: Some(platform.to_string()),
                         labels: BTreeMap::new(),
                         source_image: None,
+                        ..BuildStart::default()
                     };
                     Some((i, begin, start))
                 })
@@ -593,13 +598,15 @@ impl Registry {
             release: key.release.clone(),
             components: vec![component.clone()],
             channels,
+            template_type: Some(TEMPLATE_TYPE.into()),
         };
         let start = BuildStart {
             release_id: String::new(),
             component: component.clone(),
-            provider: first.provider.clone(),
+            provider: Some(first.provider.clone()),
             labels,
             source_image: first.source.clone(),
+            ..BuildStart::default()
         };
         let (release_id, complete, build_id, completion) = blocking(move || {
             let begun = store.begin_release(&begin)?;

@@ -247,9 +247,11 @@ fn build_lifecycle_resumes(store: &dyn Store) {
         release: "r1".into(),
         components: vec!["x".into(), "y".into()],
         channels: vec!["stable".into()],
+        template_type: Some("JSON".into()),
     };
     let start = store.begin_release(&begin).expect("begin");
     assert!(start.done.is_empty());
+    assert_eq!(start.release.template_type.as_deref(), Some("JSON"));
     assert_eq!(start.release.status, ReleaseStatus::Running);
     let statuses: Vec<BuildStatus> = start.release.builds.iter().map(|b| b.status).collect();
     assert_eq!(statuses, [BuildStatus::Unset, BuildStatus::Unset]);
@@ -257,12 +259,36 @@ fn build_lifecycle_resumes(store: &dyn Store) {
     let starting = |component: &str| BuildStart {
         release_id: release_id.clone(),
         component: component.into(),
-        provider: "null".into(),
+        provider: Some("null".into()),
         ..BuildStart::default()
     };
     let x = store.start_build(&starting("x")).expect("start x");
     assert_eq!(x.status, BuildStatus::Running);
     assert!(x.heartbeat_at.is_some());
+    // A client that knows no provider yet (HCP's RUNNING update) keeps the stored one, and a
+    // run UUID and metadata stay with the build.
+    let run = "0b9b7a1e-3c5d-4f6e-8a7b-9c0d1e2f3a4b";
+    let x = store
+        .start_build(&BuildStart {
+            provider: None,
+            run_uuid: Some(run.into()),
+            metadata: Some(serde_json::json!({"vcs": {"type": "git"}})),
+            ..starting("x")
+        })
+        .expect("start x again");
+    assert_eq!(x.provider.as_deref(), Some("null"));
+    assert_eq!(x.run_uuid.as_deref(), Some(run));
+    assert_eq!(
+        x.metadata,
+        Some(serde_json::json!({"vcs": {"type": "git"}}))
+    );
+    assert!(matches!(
+        store.start_build(&BuildStart {
+            run_uuid: Some("not-a-uuid".into()),
+            ..starting("x")
+        }),
+        Err(Error::Invalid { .. })
+    ));
     store.heartbeat(&x.id).expect("heartbeat");
     let pending = store
         .finish_build(&x.id, &[image("null", "x-1")])
@@ -331,13 +357,14 @@ fn stale_builds_fail(store: &dyn Store) {
             release: "r1".into(),
             components: vec!["x".into()],
             channels: vec![],
+            template_type: None,
         })
         .expect("begin");
     let x = store
         .start_build(&BuildStart {
             release_id: start.release.id.clone(),
             component: "x".into(),
-            provider: "null".into(),
+            provider: Some("null".into()),
             ..BuildStart::default()
         })
         .expect("start");

@@ -12,6 +12,12 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// What the request would make exists already (a product, a channel, a build).
+    #[error("{message}")]
+    Exists {
+        message: String,
+        hint: Option<String>,
+    },
     /// The request itself is malformed: a bad name, a bad time, a missing field.
     #[error("{message}")]
     Invalid {
@@ -49,6 +55,14 @@ impl Error {
         }
     }
 
+    /// What the request would make exists already.
+    pub fn exists(message: impl Into<String>) -> Error {
+        Error::Exists {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
     /// A malformed request.
     pub fn invalid(message: impl Into<String>) -> Error {
         Error::Invalid {
@@ -71,6 +85,7 @@ impl Error {
         match &mut self {
             Error::NotFound { hint, .. }
             | Error::Conflict { hint, .. }
+            | Error::Exists { hint, .. }
             | Error::Invalid { hint, .. }
             | Error::Revoked { hint, .. } => *hint = text,
             Error::Storage { .. } => {}
@@ -83,6 +98,7 @@ impl Error {
         match self {
             Error::NotFound { hint, .. }
             | Error::Conflict { hint, .. }
+            | Error::Exists { hint, .. }
             | Error::Invalid { hint, .. }
             | Error::Revoked { hint, .. } => hint.as_deref(),
             Error::Storage { .. } => None,

@@ -189,6 +189,50 @@ impl HttpStore {
         vec!["v1", "buckets", bucket, "products", product]
     }
 
+    /// The server's address.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The bucket, made now if it does not exist (an admin token's work).
+    pub fn ensure_bucket(&self, bucket: &str) -> Result<Bucket> {
+        self.send(self.request(Method::PUT, self.url(&["v1", "buckets", bucket], &[])))
+    }
+
+    /// The registry's organization UUID, as HCP's resource manager answers it.
+    pub fn organization_id(&self) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Org {
+            id: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Orgs {
+            organizations: Vec<Org>,
+        }
+        let url = self.url(&["resource-manager", "2019-12-10", "organizations"], &[]);
+        let response = self
+            .request(Method::GET, url)
+            .send()
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let text = response.text().unwrap_or_default();
+        if !status.is_success() {
+            return Err(Error::invalid(format!(
+                "the server answered {status} for its organization: {text}"
+            )));
+        }
+        let orgs: Orgs = serde_json::from_str(&text).map_err(|e| Error::Storage {
+            message: format!("the server's organizations are unreadable: {e}"),
+        })?;
+        orgs.organizations
+            .into_iter()
+            .next()
+            .map(|o| o.id)
+            .ok_or_else(|| Error::Storage {
+                message: "the server names no organization".into(),
+            })
+    }
+
     /// Create a token through the API (an admin token's work).
     pub fn create_token(&self, new: &NewToken) -> Result<CreatedToken> {
         self.call(Method::POST, &["v1", "tokens"], new)
@@ -227,6 +271,7 @@ fn error(e: ErrorBody) -> Error {
             hint: None,
         }),
         "conflict" => with_hint(Error::conflict(e.message.clone())),
+        "exists" => with_hint(Error::exists(e.message.clone())),
         "revoked" => with_hint(Error::revoked(e.message.clone())),
         "invalid" | "too_large" | "unauthorized" | "forbidden" => {
             with_hint(Error::invalid(e.message.clone()))

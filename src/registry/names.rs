@@ -76,6 +76,60 @@ pub fn provider(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Check a Packer run's UUID (`packer_run_uuid`).
+pub fn run_uuid(id: &str) -> Result<()> {
+    uuid::Uuid::try_parse(id).map(|_| ()).map_err(|_| {
+        Error::invalid(format!("invalid run UUID {id:?}"))
+            .with_hint("a run UUID is written like 5f0e4b1c-2a9d-4c31-9b7e-0c4f3f6d8a21")
+    })
+}
+
+/// Check a release's template type: `HCL2` or `JSON`.
+pub fn template_type(kind: &str) -> Result<()> {
+    if matches!(kind, "HCL2" | "JSON") {
+        return Ok(());
+    }
+    Err(Error::invalid(format!("invalid template type {kind:?}"))
+        .with_hint("a template type is HCL2 (`.pkr.hcl`, `.pkr.json`) or JSON (legacy)"))
+}
+
+/// Check an SBOM's name (1–128 characters, no path or control characters) and format.
+pub fn sbom(name: &str, format: &str) -> Result<()> {
+    loose("SBOM", name, 128)?;
+    if matches!(format, "SPDX" | "CYCLONEDX") {
+        return Ok(());
+    }
+    Err(Error::invalid(format!("invalid SBOM format {format:?}"))
+        .with_hint("an SBOM's format is SPDX or CYCLONEDX"))
+}
+
+/// Check a product's description (at most 1,024 characters) and labels (at most 64, keys 1–255
+/// characters and values at most 255, none with control characters).
+pub fn about(about: &super::model::ProductAbout) -> Result<()> {
+    if about.description.chars().count() > 1024 {
+        return Err(Error::invalid("a description is at most 1,024 characters"));
+    }
+    if about.labels.len() > 64 {
+        return Err(Error::invalid(format!(
+            "{} labels given; a product has at most 64",
+            about.labels.len()
+        )));
+    }
+    for (k, v) in &about.labels {
+        let control = |s: &str| s.chars().any(char::is_control);
+        if k.is_empty()
+            || k.chars().count() > 255
+            || v.chars().count() > 255
+            || control(k)
+            || control(v)
+        {
+            return Err(Error::invalid(format!("invalid label {k:?}"))
+                .with_hint("a label's key is 1–255 characters and its value at most 255, without control characters"));
+        }
+    }
+    Ok(())
+}
+
 /// Check a region name (`us-east-1`, `null`).
 pub fn region(name: &str) -> Result<()> {
     common("region", name, 64)?;

@@ -3,8 +3,10 @@
 mod builds;
 mod concurrency;
 mod console;
+mod hcp;
 mod oauth;
 mod server;
+mod swagger;
 
 use crate::test::{with_snapshots, Test};
 use std::path::{Path, PathBuf};

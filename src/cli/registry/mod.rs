@@ -2,6 +2,7 @@
 
 mod bucket;
 mod channel;
+mod hcp_env;
 mod image;
 mod publish;
 mod release;
@@ -46,6 +47,9 @@ enum RegistryCommand {
     Token(serve::TokenCommand),
     /// The server's audit log: every write, by token.
     Audit(serve::AuditArgs),
+    /// Print the environment that points stock Packer and Terraform's `hcp` provider at a kiln
+    /// server (HCP_API_ADDRESS, HCP_CLIENT_ID...), with a new token as their client.
+    HcpEnv(hcp_env::HcpEnvArgs),
 }
 
 /// `-bucket B -product P`, which most subcommands take.
@@ -91,6 +95,7 @@ pub fn run(args: RegistryArgs) -> anyhow::Result<i32> {
         RegistryCommand::Serve(a) => serve::serve(a),
         RegistryCommand::Token(c) => serve::token(c),
         RegistryCommand::Audit(a) => serve::audit(a),
+        RegistryCommand::HcpEnv(a) => hcp_env::run(a),
     };
     match result {
         Ok(()) => Ok(0),

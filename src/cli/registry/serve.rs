@@ -69,10 +69,10 @@ fn tls_files(a: &ServeArgs, database: &std::path::Path) -> Result<Option<server:
 
 /// Where the server's tokens live: the database of `--db`, else the embedded registry's.
 #[derive(Debug, Args)]
-struct DbArg {
+pub(super) struct DbArg {
     /// The server's database (default: the embedded registry's file).
     #[arg(long)]
-    db: Option<PathBuf>,
+    pub(super) db: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +131,7 @@ pub struct AuditArgs {
     format: FormatArg,
 }
 
-fn database(db: &Option<PathBuf>) -> Result<PathBuf> {
+pub(super) fn database(db: &Option<PathBuf>) -> Result<PathBuf> {
     match db {
         Some(p) => Ok(p.clone()),
         None => registry::default_path(),
@@ -169,7 +169,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     let registry = Registry {
         request_timeout,
         limiter: Arc::new(server::RateLimiter::new(Some(a.rate_limit))),
-        ..Registry::new(store.clone(), store)
+        ..Registry::new(store)
     };
     let tls = match tls_files(&a, &path)? {
         Some(files) => Some((server::tls::config(&files)?, files)),

@@ -24,4 +24,10 @@ pub struct Build {
     pub message: Option<String>,
     /// Sorted by region.
     pub images: Vec<Image>,
+    /// The UUID of the Packer run that built it (HCP's `packer_run_uuid`), when a client said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_uuid: Option<String>,
+    /// What HCP's clients say about a build (`packer`, `vcs`, `cicd` objects), kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }

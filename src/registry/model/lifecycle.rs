@@ -15,6 +15,9 @@ pub struct BeginRelease {
     pub components: Vec<String>,
     /// Channels to assign when it completes.
     pub channels: Vec<String>,
+    /// The kind of template building it (`HCL2`, `JSON`), recorded when the release is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_type: Option<String>,
 }
 
 /// The begun release, and which of its builds are already DONE (a rerun skips them).
@@ -31,7 +34,14 @@ pub struct ReleaseStart {
 pub struct BuildStart {
     pub release_id: String,
     pub component: String,
-    pub provider: String,
+    /// Unknown to some clients until the build is done: then the stored one is kept.
+    pub provider: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub source_image: Option<String>,
+    /// The Packer run building it (HCP's `packer_run_uuid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_uuid: Option<String>,
+    /// HCP's build metadata (`packer`, `vcs`, `cicd`), kept as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }

@@ -24,7 +24,7 @@ pub use channel::{Channel, ChannelAssignment};
 pub use dependency::Dependency;
 pub use image::{Image, ImageRecord};
 pub use lifecycle::{BeginRelease, BuildStart, ReleaseStart};
-pub use product::Product;
+pub use product::{Product, ProductAbout};
 pub use publish::{Completion, NewImage, Publish, PublishBuild};
 pub use query::{ImageQuery, ParentRef, ReleaseRef};
 pub use release::{Release, Revocation, RevocationType};

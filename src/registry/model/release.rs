@@ -28,6 +28,9 @@ pub struct Release {
     pub parents: Vec<Dependency>,
     /// The releases built from this one.
     pub children: Vec<Dependency>,
+    /// The kind of template that built it, as HCP's clients say: `HCL2` or `JSON`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_type: Option<String>,
 }
 
 impl Release {

@@ -14,7 +14,10 @@ use axum::{Json, Router};
 pub(super) fn router() -> Router<Registry> {
     Router::new()
         .route("/v1/buckets", get(buckets))
-        .route("/v1/buckets/{bucket}", get(bucket).delete(delete_bucket))
+        .route(
+            "/v1/buckets/{bucket}",
+            get(bucket).put(create_bucket).delete(delete_bucket),
+        )
         .route("/v1/buckets/{bucket}/products", get(products))
         .route(PRODUCT, get(product_show).delete(delete_product))
 }
@@ -48,6 +51,23 @@ async fn bucket(
 ) -> ApiResult<Bucket> {
     r.allow(&caller, Scope::Read, Some(&b)).await?;
     Ok(Json(r.call(move |s| s.bucket(&b)).await?))
+}
+
+/// Make the bucket if it does not exist (so an HCP project can be handed out before anything
+/// is published into it).
+async fn create_bucket(
+    State(r): State<Registry>,
+    Caller(caller): Caller,
+    Path(b): Path<String>,
+) -> ApiResult<Bucket> {
+    let t = r.allow(&caller, Scope::Admin, Some(&b)).await?;
+    let hcp = r.hcp.clone();
+    Ok(Json(
+        r.write(&t, "bucket.create", b.clone(), move |_| {
+            hcp.ensure_bucket(&b)
+        })
+        .await?,
+    ))
 }
 
 async fn delete_bucket(

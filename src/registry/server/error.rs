@@ -97,6 +97,7 @@ impl From<Error> for ApiError {
         let (status, code) = match &e {
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Error::Exists { .. } => (StatusCode::CONFLICT, "exists"),
             Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
             Error::Revoked { .. } => (StatusCode::CONFLICT, "revoked"),
             Error::Storage { message } => {

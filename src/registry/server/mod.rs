@@ -9,6 +9,7 @@ mod builds;
 mod channels;
 mod console;
 mod error;
+mod hcp;
 mod images;
 mod limit;
 mod oauth;
@@ -20,6 +21,7 @@ mod tokens;
 pub use builds::{ExpireBody, FailBody, FinishBody};
 pub use channels::AssignBody;
 pub use error::{ApiError, ErrorBody};
+pub use hcp::project_id;
 pub use images::{ImageParams, Lookup, Owner, SearchParams};
 pub use limit::RateLimiter;
 pub use paging::{Paging, MAX_PAGE_SIZE, NEXT_CURSOR, PAGE_SIZE};
@@ -28,7 +30,7 @@ pub use tokens::AuditParams;
 
 use super::auth::{AuditEntry, Scope, Token, Tokens};
 use super::model::Timestamp;
-use super::Store;
+use super::{HcpStore, Store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,6 +50,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Registry {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<dyn Tokens>,
+    /// The same store's HCP-only records.
+    pub hcp: Arc<dyn HcpStore>,
     /// A request that takes longer (a client trickling its body) is answered 408.
     pub request_timeout: Duration,
     /// Requests a second each token may make.
@@ -55,11 +59,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry over `store` and `tokens`, with the default timeout and no rate limit.
-    pub fn new(store: Arc<dyn Store>, tokens: Arc<dyn Tokens>) -> Registry {
+    /// A registry over `store` (its records, tokens and HCP-only records), with the default
+    /// timeout and no rate limit.
+    pub fn new<S: Store + Tokens + HcpStore + 'static>(store: Arc<S>) -> Registry {
         Registry {
-            store,
-            tokens,
+            store: store.clone(),
+            tokens: store.clone(),
+            hcp: store,
             request_timeout: REQUEST_TIMEOUT,
             limiter: Arc::new(RateLimiter::new(None)),
         }
@@ -79,6 +85,7 @@ pub fn router(registry: Registry) -> Router {
         .merge(images::router())
         .merge(tokens::router())
         .merge(oauth::router())
+        .merge(hcp::router())
         .merge(console::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -223,21 +230,27 @@ impl Registry {
         f: impl FnOnce(&dyn Store) -> super::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
         let result = self.call(f).await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.code.to_string(),
+        };
+        self.audit_outcome(token, operation, target, outcome).await;
+        result
+    }
+
+    /// Record a write's outcome in the audit log.
+    async fn audit_outcome(&self, token: &Token, operation: &str, target: String, outcome: String) {
         let entry = AuditEntry {
             at: Timestamp::now(),
             token_id: Some(token.id.clone()),
             operation: operation.to_string(),
             target,
-            outcome: match &result {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.code.to_string(),
-            },
+            outcome,
         };
         let tokens = self.tokens.clone();
         if let Err(e) = blocking(move || tokens.audit(&entry)).await {
             eprintln!("error: cannot write the audit log: {}", e.message);
         }
-        result
     }
 }
 

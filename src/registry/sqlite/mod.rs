@@ -7,6 +7,7 @@
 
 mod ancestry;
 mod cache;
+mod hcp;
 mod read;
 mod schema;
 mod tokens;

@@ -154,9 +154,11 @@ pub(super) fn product(
     now: Timestamp,
 ) -> Result<Product> {
     let id = product_id(conn, bucket, product)?;
-    let created_at: i64 = conn
-        .prepare_cached("SELECT created_at FROM products WHERE id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
+    let (created_at, description, labels, updated_at): (i64, String, String, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT created_at, description, labels, updated_at FROM products WHERE id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     let releases: i64 = conn
         .prepare_cached("SELECT count(*) FROM releases WHERE product_id = ?1")?
         .query_row([&id], |r| r.get(0))?;
@@ -180,6 +182,9 @@ pub(super) fn product(
         releases: releases as u64,
         latest,
         providers,
+        description,
+        labels: labels_from(&labels),
+        updated_at: updated_at.map(Timestamp),
     })
 }
 
@@ -203,7 +208,7 @@ pub(super) fn release(conn: &Connection, id: &str, now: Timestamp) -> Result<Rel
         .prepare_cached(
             "SELECT bu.name, p.name, r.name, r.version, r.created_at, r.completed_at, r.revoke_at,
                     r.revocation_message, r.revocation_author, r.revocation_type,
-                    r.revocation_inherited_from
+                    r.revocation_inherited_from, r.template_type
              FROM releases r JOIN products p ON p.id = r.product_id
              JOIN buckets bu ON bu.id = p.bucket_id WHERE r.id = ?1",
         )?
@@ -224,11 +229,13 @@ pub(super) fn release(conn: &Connection, id: &str, now: Timestamp) -> Result<Rel
                     r.get::<_, Option<String>>(9)?,
                     r.get::<_, Option<String>>(10)?,
                 ),
+                r.get::<_, Option<String>>(11)?,
             ))
         })
         .optional()?
         .ok_or_else(|| Error::not_found(format!("release with ID `{id}`")))?;
-    let ((bucket, product, name), version, created_at, completed_at, revoke_at, rev) = row;
+    let ((bucket, product, name), version, created_at, completed_at, revoke_at, rev, template_type) =
+        row;
     let revocation = match revoke_at {
         None => None,
         Some(at) => {
@@ -273,6 +280,7 @@ pub(super) fn release(conn: &Connection, id: &str, now: Timestamp) -> Result<Rel
         builds,
         parents: dependencies(conn, id, true, now)?,
         children: dependencies(conn, id, false, now)?,
+        template_type,
     })
 }
 
@@ -280,7 +288,7 @@ fn builds(conn: &Connection, release_id: &str) -> Result<Vec<Build>> {
     let mut builds: Vec<Build> = conn
         .prepare_cached(
             "SELECT id, component, provider, status, labels, source_image, created_at,
-                    heartbeat_at, finished_at, message
+                    heartbeat_at, finished_at, message, run_uuid, metadata
              FROM builds WHERE release_id = ?1 ORDER BY component",
         )?
         .query_map([release_id], build_row)?
@@ -313,14 +321,23 @@ pub(super) fn build_row(r: &Row<'_>) -> rusqlite::Result<Build> {
         provider: r.get(2)?,
         // Only kiln writes these columns; an unknown value means a newer kiln wrote it.
         status: BuildStatus::parse(&status).unwrap_or(BuildStatus::Unset),
-        labels: serde_json::from_str::<BTreeMap<String, String>>(&labels).unwrap_or_default(),
+        labels: labels_from(&labels),
         source_image: r.get(5)?,
         created_at: Timestamp(r.get(6)?),
         heartbeat_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
         finished_at: r.get::<_, Option<i64>>(8)?.map(Timestamp),
         message: r.get(9)?,
         images: Vec::new(),
+        run_uuid: r.get(10)?,
+        metadata: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|m| serde_json::from_str(&m).ok()),
     })
+}
+
+/// Labels as stored (a JSON object of strings; only kiln writes them).
+pub(super) fn labels_from(stored: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 /// A release's parents (`parents`) or children, sorted.

@@ -116,4 +116,32 @@ CREATE TABLE audit (
     outcome    TEXT NOT NULL
 );
 "#,
+    // 3: what HCP Packer's API records besides kiln's model: the registry's organization UUID
+    // (made once, random, version 4), products' descriptions and labels, the template type of
+    // a release, a build's Packer run UUID and metadata, and SBOMs stored with their build.
+    r#"
+CREATE TABLE registry (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    organization_id  TEXT NOT NULL
+);
+INSERT INTO registry (id, organization_id) SELECT 1, lower(
+    hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
+    || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(hex(randomblob(2)), 2)
+    || '-' || hex(randomblob(6)));
+ALTER TABLE products ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE products ADD COLUMN updated_at INTEGER;
+ALTER TABLE releases ADD COLUMN template_type TEXT;
+ALTER TABLE builds ADD COLUMN run_uuid TEXT;
+ALTER TABLE builds ADD COLUMN metadata TEXT;
+CREATE TABLE sboms (
+    id          TEXT PRIMARY KEY,
+    build_id    TEXT NOT NULL REFERENCES builds(id),
+    name        TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    content     BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (build_id, name)
+) WITHOUT ROWID;
+"#,
 ];

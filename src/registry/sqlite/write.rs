@@ -16,7 +16,7 @@ pub(super) fn new_id() -> String {
     ulid::Ulid::generate().to_string()
 }
 
-fn ensure_product(
+pub(super) fn ensure_product(
     conn: &Connection,
     bucket: &str,
     product: &str,
@@ -53,7 +53,7 @@ fn ensure_product(
     Ok(id)
 }
 
-fn ensure_channel(
+pub(super) fn ensure_channel(
     conn: &Connection,
     product_id: &str,
     name: &str,
@@ -137,6 +137,7 @@ pub(super) fn delete_product(conn: &Connection, bucket: &str, product: &str) -> 
         "DELETE FROM dependencies WHERE child_id IN temp.doomed OR parent_id IN temp.doomed",
         "DELETE FROM channel_assignments WHERE release_id IN temp.doomed",
         "DELETE FROM images WHERE build_id IN (SELECT id FROM builds WHERE release_id IN temp.doomed)",
+        "DELETE FROM sboms WHERE build_id IN (SELECT id FROM builds WHERE release_id IN temp.doomed)",
         "DELETE FROM builds WHERE release_id IN temp.doomed",
         "DELETE FROM release_channels WHERE release_id IN temp.doomed",
         "UPDATE releases SET revocation_inherited_from = NULL WHERE revocation_inherited_from IN temp.doomed",
@@ -155,6 +156,7 @@ fn ensure_release(
     conn: &Connection,
     product_id: &str,
     name: &str,
+    template_type: Option<&str>,
     now: Timestamp,
 ) -> Result<(String, bool)> {
     if let Some((id, completed)) = conn
@@ -170,9 +172,10 @@ fn ensure_release(
     }
     let id = new_id();
     conn.prepare_cached(
-        "INSERT INTO releases (id, product_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO releases (id, product_id, name, created_at, template_type)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![id, product_id, name, now.0])?;
+    .execute(params![id, product_id, name, now.0, template_type])?;
     Ok((id, false))
 }
 
@@ -247,7 +250,7 @@ fn insert_images(
 
 pub(super) fn publish(conn: &Connection, p: &Publish, now: Timestamp) -> Result<Completion> {
     let product_id = ensure_product(conn, &p.bucket, &p.product, now)?;
-    let (release_id, complete) = ensure_release(conn, &product_id, &p.release, now)?;
+    let (release_id, complete) = ensure_release(conn, &product_id, &p.release, None, now)?;
     if complete {
         return republish(conn, p, &release_id);
     }
@@ -416,6 +419,9 @@ pub(super) fn begin_release(
     now: Timestamp,
 ) -> Result<ReleaseStart> {
     names::release(&b.release)?;
+    if let Some(t) = &b.template_type {
+        names::template_type(t)?;
+    }
     for c in &b.components {
         names::component(c)?;
     }
@@ -423,7 +429,13 @@ pub(super) fn begin_release(
         names::check_assignable(c)?;
     }
     let product_id = ensure_product(conn, &b.bucket, &b.product, now)?;
-    let (release_id, complete) = ensure_release(conn, &product_id, &b.release, now)?;
+    let (release_id, complete) = ensure_release(
+        conn,
+        &product_id,
+        &b.release,
+        b.template_type.as_deref(),
+        now,
+    )?;
     if complete {
         for c in &b.components {
             if build_by_component(conn, &release_id, c)?.is_none() {
@@ -486,7 +498,12 @@ fn build_context(conn: &Connection, build_id: &str) -> Result<BuildContext> {
 
 pub(super) fn start_build(conn: &Connection, s: &BuildStart, now: Timestamp) -> Result<Build> {
     names::component(&s.component)?;
-    names::provider(&s.provider)?;
+    if let Some(p) = &s.provider {
+        names::provider(p)?;
+    }
+    if let Some(u) = &s.run_uuid {
+        names::run_uuid(u)?;
+    }
     if let Some(i) = &s.source_image {
         names::external_id(i)?;
     }
@@ -515,15 +532,27 @@ pub(super) fn start_build(conn: &Connection, s: &BuildStart, now: Timestamp) -> 
         None => insert_build(conn, &s.release_id, &s.component, now)?,
     };
     let labels = serde_json::to_string(&s.labels).unwrap_or_else(|_| "{}".into());
+    let metadata = s.metadata.as_ref().map(|m| m.to_string());
     conn.prepare_cached(
-        "UPDATE builds SET provider = ?2, status = 'RUNNING', labels = ?3, source_image = ?4,
-             heartbeat_at = ?5, finished_at = NULL, message = NULL WHERE id = ?1",
+        "UPDATE builds SET provider = coalesce(?2, provider), status = 'RUNNING', labels = ?3,
+             source_image = ?4, heartbeat_at = ?5, finished_at = NULL, message = NULL,
+             run_uuid = coalesce(?6, run_uuid), metadata = coalesce(?7, metadata)
+         WHERE id = ?1",
     )?
-    .execute(params![id, s.provider, labels, s.source_image, now.0])?;
+    .execute(params![
+        id,
+        s.provider,
+        labels,
+        s.source_image,
+        now.0,
+        s.run_uuid,
+        metadata
+    ])?;
     Ok(conn
         .prepare_cached(
             "SELECT id, component, provider, status, labels, source_image, created_at,
-                    heartbeat_at, finished_at, message FROM builds WHERE id = ?1",
+                    heartbeat_at, finished_at, message, run_uuid, metadata
+             FROM builds WHERE id = ?1",
         )?
         .query_row([&id], read::build_row)?)
 }

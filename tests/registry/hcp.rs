@@ -1,0 +1,588 @@
+//! HCP Packer's API on the real server over TLS, as stock Packer 1.16 and Terraform's `hcp`
+//! provider call it (the sequences in ../shared/hcp-api/NOTES.md §1.1 and §5.3), every answer
+//! checked against HashiCorp's Swagger definitions, strictly (no undeclared field, enums and
+//! formats as declared).
+
+use super::server::{token, Server};
+use super::swagger::Spec;
+use super::Registry;
+use crate::test::{kiln_bin, shared_dir};
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::process::Command;
+
+const PACKER_RUN: &str = "6f1c1c1e-8a51-4b7e-9d0a-3c2f5e7b9a10";
+
+/// A client of the HCP API as the SDK is one: bearer token from `/oauth2/token`, JSON bodies,
+/// every answer checked against the spec of the operation it answers.
+struct Hcp {
+    client: reqwest::blocking::Client,
+    origin: String,
+    packer: Spec,
+    resource_manager: Spec,
+    env: BTreeMap<String, String>,
+    bearer: String,
+}
+
+impl Hcp {
+    /// `kiln registry hcp-env` against `server`, then a token as the SDK fetches one.
+    fn new(r: &Registry, server: &Server, admin: &str, scope: &str) -> Hcp {
+        let out = Command::new(kiln_bin())
+            .args(["registry", "hcp-env", "-bucket", "team", "-scope", scope])
+            .env("KILN_HOME", r.home())
+            .env("KILN_REGISTRY_ADDR", server.url(""))
+            .env("KILN_REGISTRY_TOKEN", admin)
+            .env("KILN_REGISTRY_CA", r.home().join("tls/cert.pem"))
+            .output()
+            .expect("kiln runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env: BTreeMap<String, String> = stdout
+            .lines()
+            .map(|l| {
+                let (k, v) = l.split_once('=').expect("NAME=value");
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        let names: Vec<&str> = env.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "HCP_API_ADDRESS",
+                "HCP_API_TLS",
+                "HCP_AUTH_TLS",
+                "HCP_AUTH_URL",
+                "HCP_CLIENT_ID",
+                "HCP_CLIENT_SECRET",
+                "HCP_ORGANIZATION_ID",
+                "HCP_PROJECT_ID"
+            ]
+        );
+        assert_eq!(env["HCP_API_TLS"], "insecure");
+        let origin = format!("https://{}", env["HCP_API_ADDRESS"]);
+        assert_eq!(env["HCP_AUTH_URL"], origin);
+        assert_eq!(origin, server.url(""));
+        for id in ["HCP_ORGANIZATION_ID", "HCP_PROJECT_ID"] {
+            uuid::Uuid::try_parse(&env[id]).unwrap_or_else(|_| panic!("{id} is a UUID"));
+        }
+        // HCP_AUTH_TLS=insecure: the SDK skips verification; this client trusts the server's
+        // self-signed certificate instead, which checks more.
+        let pem = std::fs::read(r.home().join("tls/cert.pem")).expect("the certificate");
+        let client = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+            .build()
+            .expect("a client");
+        let spec = |f: &str| Spec::load(&shared_dir().join("hcp-api").join(f));
+        let mut hcp = Hcp {
+            client,
+            origin,
+            packer: spec("packer-2023-01-01.swagger.json"),
+            resource_manager: spec("resource-manager-2019-12-10.swagger.json"),
+            env,
+            bearer: String::new(),
+        };
+        hcp.bearer = hcp.fetch_token();
+        hcp
+    }
+
+    /// `POST /oauth2/token` as x/oauth2's client credentials flow sends it.
+    fn fetch_token(&self) -> String {
+        let resp = self
+            .client
+            .post(format!("{}/oauth2/token", self.origin))
+            .basic_auth(
+                &self.env["HCP_CLIENT_ID"],
+                Some(&self.env["HCP_CLIENT_SECRET"]),
+            )
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("audience", "https://api.hashicorp.cloud"),
+            ])
+            .send()
+            .expect("the server answers");
+        assert_eq!(resp.status().as_u16(), 200);
+        let body: Json = resp.json().expect("JSON");
+        assert_eq!(body["token_type"], "Bearer");
+        body["access_token"].as_str().expect("a token").to_string()
+    }
+
+    /// `/packer/2023-01-01/organizations/{org}/projects/{proj}` + `rest`.
+    fn packer_path(&self, rest: &str) -> String {
+        format!(
+            "/packer/2023-01-01/organizations/{}/projects/{}{rest}",
+            self.env["HCP_ORGANIZATION_ID"], self.env["HCP_PROJECT_ID"]
+        )
+    }
+
+    /// One call; its answer checked against the spec of the operation it answers.
+    fn call(&self, method: &str, path: &str, body: Option<Json>) -> (u16, Json) {
+        let mut req = self
+            .client
+            .request(
+                method.parse().expect("a method"),
+                format!("{}{path}", self.origin),
+            )
+            .bearer_auth(&self.bearer)
+            .header("X-HCP-Source-Channel", "packer/1.16.0 hcp-go-sdk/0.174.0");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().expect("the server answers");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.text().expect("a body");
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "{method} {path}: {text}"
+        );
+        let body: Json =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+        let (spec, op) = match self.packer.operation_for(method, path) {
+            Some(op) => (&self.packer, op),
+            None => (
+                &self.resource_manager,
+                self.resource_manager
+                    .operation_for(method, path)
+                    .unwrap_or_else(|| panic!("{method} {path} is in neither spec")),
+            ),
+        };
+        spec.check(&op, if status == 200 { "200" } else { "default" }, &body);
+        (status, body)
+    }
+
+    /// A call that must succeed, exactly 200; its body.
+    fn ok(&self, method: &str, path: &str, body: Option<Json>) -> Json {
+        let (status, answer) = self.call(method, path, body);
+        assert_eq!(status, 200, "{method} {path}: {answer}");
+        answer
+    }
+
+    /// A call that must fail with this gRPC code and HTTP status, in the shape Packer parses.
+    fn refused(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Json>,
+        code: i64,
+        http: u16,
+    ) -> String {
+        let (status, answer) = self.call(method, path, body);
+        assert_eq!(status, http, "{method} {path}: {answer}");
+        let keys: Vec<&str> = answer
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["code", "details", "message"], "{answer}");
+        assert_eq!(answer["code"], code, "{method} {path}: {answer}");
+        assert_eq!(answer["details"], json!([]));
+        // What Packer's CheckErrorCode matches in the Go error string.
+        let go = format!("{answer}");
+        let re = regex::Regex::new(r#"[Cc]ode"?:([0-9]+)"#).unwrap();
+        assert_eq!(
+            re.captures(&go).expect("Packer finds the code")[1],
+            code.to_string()
+        );
+        answer["message"].as_str().expect("a message").to_string()
+    }
+}
+
+/// What Packer sends when a build is done (NOTES §1.2: `markBuildComplete`).
+fn done_body(regions: &[(&str, &str)]) -> Json {
+    let artifacts: Vec<Json> = regions
+        .iter()
+        .map(|(region, id)| json!({"external_identifier": id, "region": region}))
+        .collect();
+    json!({
+        "status": "BUILD_DONE",
+        "packer_run_uuid": PACKER_RUN,
+        "platform": "aws",
+        "source_external_identifier": "ami-0source",
+        "parent_version_id": "",
+        "parent_channel_id": "",
+        "labels": {"git_sha": "0123abc", "os": "ubuntu"},
+        "artifacts": artifacts,
+        "metadata": {
+            "packer": {"version": "1.16.0", "plugins": [{"name": "amazon", "version": "1.3.3"}]},
+            "vcs": {"type": "git", "details": {"ref": "main", "commit": "0123abc"}},
+            "cicd": {"type": "github-actions", "details": {}}
+        }
+    })
+}
+
+#[test]
+fn registry_hcp_api_serves_packer_and_terraform_as_they_call_it() {
+    let r = Registry::new();
+    let admin = token(&r, &["--scope", "admin"]);
+    let server = Server::start(&r, &["--tls-self-signed"]);
+    let hcp = Hcp::new(&r, &server, &admin, "admin");
+    let p = |rest: &str| hcp.packer_path(rest);
+    let fp = "01JFINGERPRINT0000000000001";
+
+    // Packer: upsert the bucket (GET → 5 → PUT), then get or create the version (GET → 10 → POST).
+    let message = hcp.refused("GET", &p("/buckets/web"), None, 5, 404);
+    assert!(message.contains("web"), "{message}");
+    let bucket = hcp.ok(
+        "PUT",
+        &p("/buckets"),
+        Some(json!({"name": "web", "description": "The web tier", "labels": {"team": "platform"}})),
+    );
+    assert_eq!(bucket["bucket"]["name"], "web");
+    assert_eq!(bucket["bucket"]["version_count"], "0");
+    assert_eq!(
+        bucket["bucket"]["location"]["project_id"],
+        hcp.env["HCP_PROJECT_ID"].as_str()
+    );
+    let got = hcp.ok("GET", &p("/buckets/web"), None);
+    assert_eq!(got["bucket"]["description"], "The web tier");
+    assert_eq!(got["bucket"]["labels"], json!({"team": "platform"}));
+    // `latest` came with the bucket, managed and serving nothing.
+    let latest = hcp.ok("GET", &p("/buckets/web/channels/latest"), None);
+    assert_eq!(latest["channel"]["managed"], true);
+    assert!(latest["channel"].get("version").is_none());
+
+    hcp.refused(
+        "GET",
+        &p(&format!("/buckets/web/versions/{fp}")),
+        None,
+        10,
+        409,
+    );
+    let created = hcp.ok(
+        "POST",
+        &p("/buckets/web/versions"),
+        Some(json!({"fingerprint": fp, "template_type": "HCL2"})),
+    );
+    let version = &created["version"];
+    assert_eq!(version["name"], "v0");
+    assert_eq!(version["status"], "VERSION_RUNNING");
+    assert_eq!(version["template_type"], "HCL2");
+    assert!(version["id"]
+        .as_str()
+        .is_some_and(|id| ulid::Ulid::from_string(id).is_ok()));
+
+    // List the builds (none), create one per source (in parallel, as Packer does), and refuse
+    // a duplicate with 6, which Packer tolerates.
+    let builds = hcp.ok(
+        "GET",
+        &p(&format!("/buckets/web/versions/{fp}/builds")),
+        None,
+    );
+    assert_eq!(builds["builds"], json!([]));
+    let components = ["amazon-ebs.ubuntu", "amazon-ebs.debian"];
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = components
+            .iter()
+            .map(|c| {
+                let (hcp, p) = (&hcp, &p);
+                s.spawn(move || {
+                    let b = hcp.ok(
+                        "POST",
+                        &p(&format!("/buckets/web/versions/{fp}/builds")),
+                        Some(json!({"component_type": c, "packer_run_uuid": PACKER_RUN, "status": "BUILD_UNSET"})),
+                    );
+                    assert_eq!(b["build"]["status"], "BUILD_UNSET");
+                    assert_eq!(b["build"]["packer_run_uuid"], PACKER_RUN);
+                    b["build"]["id"].as_str().expect("an ID").to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    hcp.refused(
+        "POST",
+        &p(&format!("/buckets/web/versions/{fp}/builds")),
+        Some(json!({"component_type": components[0], "packer_run_uuid": PACKER_RUN, "status": "BUILD_UNSET"})),
+        6,
+        409,
+    );
+    // Packer 1.16 asks for enforced blocks; kiln has none.
+    let enforced = hcp.ok("GET", &p("/enforced_blocks/bucket/web"), None);
+    assert_eq!(enforced, json!({"enforced_block_detail": []}));
+
+    // Start both, then heartbeats (every 2 minutes in Packer; twice here).
+    for id in &ids {
+        let path = p(&format!("/buckets/web/versions/{fp}/builds/{id}"));
+        for _ in 0..3 {
+            let b = hcp.ok(
+                "PATCH",
+                &path,
+                Some(json!({"status": "BUILD_RUNNING", "packer_run_uuid": PACKER_RUN})),
+            );
+            assert_eq!(b["build"]["status"], "BUILD_RUNNING");
+            assert_eq!(b["build"]["id"], id.as_str());
+        }
+    }
+    // An SBOM (the hcp-sbom provisioner), stored with the build; a second of the name is 6.
+    let sbom_path = p(&format!(
+        "/buckets/web/versions/{fp}/builds/{}/sboms",
+        ids[0]
+    ));
+    let sbom =
+        json!({"compressed_sbom": "KLUv/SQFKQAAaGVsbG8=", "format": "SPDX", "name": "os-packages"});
+    let stored = hcp.ok("PUT", &sbom_path, Some(sbom.clone()));
+    assert_eq!(stored["sbom"]["name"], "os-packages");
+    assert_eq!(stored["sbom"]["format"], "SPDX");
+    hcp.refused("PUT", &sbom_path, Some(sbom), 6, 409);
+    let listed = hcp.ok("GET", &sbom_path, None);
+    assert_eq!(listed["sboms"].as_array().unwrap().len(), 1);
+
+    // The first build DONE: the version waits for the second, still v0.
+    let first = hcp.ok(
+        "PATCH",
+        &p(&format!("/buckets/web/versions/{fp}/builds/{}", ids[0])),
+        Some(done_body(&[
+            ("us-east-1", "ami-0ubuntu1"),
+            ("eu-west-1", "ami-0ubuntu2"),
+        ])),
+    );
+    assert_eq!(first["build"]["status"], "BUILD_DONE");
+    assert_eq!(first["build"]["artifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(first["build"]["metadata"]["vcs"]["type"], "git");
+    let waiting = hcp.ok("GET", &p(&format!("/buckets/web/versions/{fp}")), None);
+    assert_eq!(waiting["version"]["name"], "v0");
+    assert_eq!(waiting["version"]["status"], "VERSION_RUNNING");
+    // DONE with no artifact is refused (Packer refuses it locally too).
+    hcp.refused(
+        "PATCH",
+        &p(&format!("/buckets/web/versions/{fp}/builds/{}", ids[1])),
+        Some(json!({"status": "BUILD_DONE", "platform": "aws", "artifacts": []})),
+        3,
+        400,
+    );
+    // The second DONE completes it: v1, ACTIVE, served by `latest`, counted by the bucket.
+    hcp.ok(
+        "PATCH",
+        &p(&format!("/buckets/web/versions/{fp}/builds/{}", ids[1])),
+        Some(done_body(&[
+            ("us-east-1", "ami-0debian1"),
+            ("eu-west-1", "ami-0debian2"),
+        ])),
+    );
+    let complete = hcp.ok("GET", &p(&format!("/buckets/web/versions/{fp}")), None);
+    assert_eq!(complete["version"]["name"], "v1");
+    assert_eq!(complete["version"]["status"], "VERSION_ACTIVE");
+    for b in complete["version"]["builds"].as_array().unwrap() {
+        assert_eq!(b["status"], "BUILD_DONE");
+        assert_eq!(b["platform"], "aws");
+        assert_eq!(b["labels"]["os"], "ubuntu");
+    }
+    let latest = hcp.ok("GET", &p("/buckets/web/channels/latest"), None);
+    assert_eq!(latest["channel"]["version"]["fingerprint"], fp);
+    let bucket = hcp.ok("GET", &p("/buckets/web"), None);
+    assert_eq!(bucket["bucket"]["version_count"], "1");
+    assert_eq!(bucket["bucket"]["latest_version"]["name"], "v1");
+    assert_eq!(bucket["bucket"]["platforms"], json!(["aws"]));
+
+    // `channels = ["production"]` (Packer ≥ 1.15): absent → 5 (Packer logs it); made by
+    // Terraform's `hcp_packer_channel`, then assigned.
+    let assign = json!({"version_fingerprint": fp, "update_mask": "versionFingerprint"});
+    hcp.refused(
+        "PATCH",
+        &p("/buckets/web/channels/production"),
+        Some(assign.clone()),
+        5,
+        404,
+    );
+    let made = hcp.ok(
+        "POST",
+        &p("/buckets/web/channels"),
+        Some(json!({"name": "production", "restricted": false})),
+    );
+    assert!(made["channel"].get("version").is_none());
+    let moved = hcp.ok(
+        "PATCH",
+        &p("/buckets/web/channels/production"),
+        Some(assign.clone()),
+    );
+    assert_eq!(moved["channel"]["version"]["name"], "v1");
+    hcp.refused(
+        "POST",
+        &p("/buckets/web/channels"),
+        Some(json!({"name": "production"})),
+        6,
+        409,
+    );
+    // `latest` is the server's: changing it is 9.
+    hcp.refused(
+        "PATCH",
+        &p("/buckets/web/channels/latest"),
+        Some(assign),
+        9,
+        400,
+    );
+    hcp.refused("DELETE", &p("/buckets/web/channels/latest"), None, 9, 400);
+    let history = hcp.ok("GET", &p("/buckets/web/channels/production/history"), None);
+    assert_eq!(history["count"], 1);
+    let channels = hcp.ok("GET", &p("/buckets/web/channels"), None);
+    let names: Vec<&str> = channels["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["latest", "production"]);
+
+    // A second `packer build` with the same fingerprint finds the version complete: Packer
+    // aborts on any name but v0. Creating it again is 6.
+    let again = hcp.ok("GET", &p(&format!("/buckets/web/versions/{fp}")), None);
+    assert_ne!(again["version"]["name"], "v0");
+    hcp.refused(
+        "POST",
+        &p("/buckets/web/versions"),
+        Some(json!({"fingerprint": fp, "template_type": "HCL2"})),
+        6,
+        409,
+    );
+    hcp.refused(
+        "POST",
+        &p(&format!("/buckets/web/versions/{fp}/builds")),
+        Some(json!({"component_type": "amazon-ebs.late", "status": "BUILD_UNSET"})),
+        9,
+        400,
+    );
+    hcp.refused("PUT", &p("/buckets"), Some(json!({"name": "web"})), 6, 409);
+
+    // Terraform: a fresh token, the project (for its organization), then the artifact by
+    // channel, platform and region, picked client-side as the provider does.
+    let tf = Hcp::new(&r, &server, &admin, "read");
+    let project = tf.ok(
+        "GET",
+        &format!(
+            "/resource-manager/2019-12-10/projects/{}",
+            tf.env["HCP_PROJECT_ID"]
+        ),
+        None,
+    );
+    assert_eq!(project["project"]["parent"]["type"], "ORGANIZATION");
+    assert_eq!(
+        project["project"]["parent"]["id"],
+        tf.env["HCP_ORGANIZATION_ID"].as_str()
+    );
+    let channel = tf.ok(
+        "GET",
+        &tf.packer_path("/buckets/web/channels/production"),
+        None,
+    );
+    let version = &channel["channel"]["version"];
+    assert_eq!(version["status"], "VERSION_ACTIVE");
+    let build = version["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["platform"] == "aws" && b["component_type"] == "amazon-ebs.ubuntu")
+        .expect("an aws build");
+    let artifact = build["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["region"] == "eu-west-1")
+        .expect("an eu-west-1 artifact");
+    assert_eq!(artifact["external_identifier"], "ami-0ubuntu2");
+    // By fingerprint, and the bucket names `hcp_packer_bucket_names` pages through.
+    let by_fp = tf.ok(
+        "GET",
+        &tf.packer_path(&format!("/buckets/web/versions/{fp}")),
+        None,
+    );
+    assert_eq!(by_fp["version"]["fingerprint"], fp);
+    let names = tf.ok(
+        "GET",
+        &tf.packer_path("/buckets?sorting.order_by=name&pagination.page_size=1"),
+        None,
+    );
+    assert_eq!(names["buckets"][0]["name"], "web");
+    // A read principal cannot publish: 7.
+    tf.refused(
+        "POST",
+        &tf.packer_path("/buckets/web/versions"),
+        Some(json!({"fingerprint": "other"})),
+        7,
+        403,
+    );
+
+    // Kiln's own CLI and console see the same images.
+    r.image("web", "-channel", "production", "aws", "eu-west-1")
+        .args(["-component", "amazon-ebs.ubuntu"])
+        .stdout("ami-0ubuntu2\n")
+        .run();
+    let page = hcp
+        .client
+        .get(format!(
+            "{}/buckets/team/products/web/releases/{fp}",
+            hcp.origin
+        ))
+        .header("cookie", format!("kiln_token={admin}"))
+        .send()
+        .expect("the console answers")
+        .text()
+        .unwrap();
+    for id in [
+        "ami-0ubuntu1",
+        "ami-0ubuntu2",
+        "ami-0debian1",
+        "ami-0debian2",
+    ] {
+        assert!(page.contains(id), "the console lacks {id}");
+    }
+
+    // Revocation as HCP's UpdateVersion says it: scheduled, then restored.
+    let scheduled = hcp.ok(
+        "PATCH",
+        &p(&format!("/buckets/web/versions/{fp}")),
+        Some(json!({"revoke_in": "1h", "revocation_message": "CVE-2026-0001"})),
+    );
+    assert_eq!(
+        scheduled["version"]["status"],
+        "VERSION_REVOCATION_SCHEDULED"
+    );
+    assert_eq!(scheduled["version"]["revocation_type"], "MANUAL");
+    let restored = hcp.ok(
+        "PATCH",
+        &p(&format!("/buckets/web/versions/{fp}")),
+        Some(json!({"restore": true})),
+    );
+    assert_eq!(restored["version"]["status"], "VERSION_ACTIVE");
+
+    // Unknown organization and project are 5; the 2021-04-30 API of Packer 1.9/1.10 is 12 with
+    // a hint; every write above is in the audit log.
+    hcp.refused(
+        "GET",
+        &format!(
+            "/packer/2023-01-01/organizations/{}/projects/{}/buckets/web",
+            uuid::Uuid::nil(),
+            hcp.env["HCP_PROJECT_ID"]
+        ),
+        None,
+        5,
+        404,
+    );
+    let audit = r.json(&["audit", "--limit", "1000"]);
+    let ops: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["operation"].as_str())
+        .collect();
+    for op in [
+        "hcp.bucket.create",
+        "hcp.version.create",
+        "hcp.build.create",
+        "hcp.build.update",
+        "hcp.sbom.upload",
+        "hcp.channel.create",
+        "hcp.channel.update",
+        "hcp.version.update",
+    ] {
+        assert!(ops.contains(&op), "{op} is not in the audit log");
+    }
+}
