@@ -586,3 +586,391 @@ fn registry_hcp_api_serves_packer_and_terraform_as_they_call_it() {
         assert!(ops.contains(&op), "{op} is not in the audit log");
     }
 }
+
+/// A server over TLS, a principal of `scope` for bucket `team`, and its client.
+fn started(scope: &str) -> (Registry, Server, Hcp) {
+    let r = Registry::new();
+    let admin = token(&r, &["--scope", "admin"]);
+    let server = Server::start(&r, &["--tls-self-signed"]);
+    let hcp = Hcp::new(&r, &server, &admin, scope);
+    (r, server, hcp)
+}
+
+impl Hcp {
+    /// Make a bucket as Packer does (PUT after GET said 5).
+    fn bucket(&self, name: &str) {
+        self.ok(
+            "PUT",
+            &self.packer_path("/buckets"),
+            Some(json!({"name": name})),
+        );
+    }
+
+    /// Packer's run for one version: create it, one build per component, RUNNING, then DONE
+    /// with one artifact in us-east-1 each (`extra` merged into each DONE body). The build IDs.
+    fn run(&self, bucket: &str, fp: &str, components: &[&str], extra: Json) -> Vec<String> {
+        let v = self.packer_path(&format!("/buckets/{bucket}/versions"));
+        self.ok(
+            "POST",
+            &v,
+            Some(json!({"fingerprint": fp, "template_type": "HCL2"})),
+        );
+        let mut ids = Vec::new();
+        for c in components {
+            let b = self.ok(
+                "POST",
+                &format!("{v}/{fp}/builds"),
+                Some(json!({"component_type": c, "status": "BUILD_UNSET"})),
+            );
+            ids.push(b["build"]["id"].as_str().unwrap().to_string());
+        }
+        for (c, id) in components.iter().zip(&ids) {
+            let path = format!("{v}/{fp}/builds/{id}");
+            self.ok("PATCH", &path, Some(json!({"status": "BUILD_RUNNING"})));
+            let mut done = done_body(&[("us-east-1", &format!("ami-{fp}-{c}"))]);
+            if let (Some(d), Some(e)) = (done.as_object_mut(), extra.as_object()) {
+                d.extend(e.clone());
+            }
+            self.ok("PATCH", &path, Some(done));
+        }
+        ids
+    }
+
+    fn version(&self, bucket: &str, fp: &str) -> Json {
+        self.ok(
+            "GET",
+            &self.packer_path(&format!("/buckets/{bucket}/versions/{fp}")),
+            None,
+        )["version"]
+            .clone()
+    }
+}
+
+fn is_ulid(v: &Json) -> bool {
+    v.as_str()
+        .is_some_and(|s| ulid::Ulid::from_string(s).is_ok())
+}
+
+/// NOTES 5.4: `latest` is made with each bucket, managed, and moved only by the server, to each
+/// version as it completes; versions are numbered per bucket.
+#[test]
+fn registry_hcp_latest_comes_with_each_bucket_and_only_the_server_moves_it() {
+    let (_r, _server, hcp) = started("admin");
+    hcp.bucket("web");
+    hcp.bucket("dbs");
+    let latest = hcp.packer_path("/buckets/web/channels/latest");
+    let c = hcp.ok("GET", &latest, None);
+    assert_eq!(c["channel"]["managed"], true);
+    assert_eq!(c["channel"]["restricted"], true);
+    assert!(is_ulid(&c["channel"]["id"]));
+    assert!(c["channel"].get("version").is_none());
+
+    hcp.run("web", "fp1", &["null.a"], json!({}));
+    hcp.run("web", "fp2", &["null.a"], json!({}));
+    hcp.run("dbs", "fp9", &["null.a"], json!({}));
+    assert_eq!(hcp.version("web", "fp1")["name"], "v1");
+    assert_eq!(hcp.version("web", "fp2")["name"], "v2");
+    assert_eq!(
+        hcp.version("dbs", "fp9")["name"],
+        "v1",
+        "each bucket counts its own"
+    );
+    let c = hcp.ok("GET", &latest, None);
+    assert_eq!(c["channel"]["version"]["fingerprint"], "fp2");
+    let build = &c["channel"]["version"]["builds"][0];
+    assert!(is_ulid(&build["id"]) && is_ulid(&build["artifacts"][0]["id"]));
+    let history = hcp.ok("GET", &format!("{latest}/history"), None);
+    assert_eq!(history["count"], 2);
+    assert_eq!(
+        history["history"][0]["version"]["fingerprint"], "fp2",
+        "newest first"
+    );
+
+    let assign = json!({"version_fingerprint": "fp1", "update_mask": "versionFingerprint"});
+    hcp.refused("PATCH", &latest, Some(assign), 9, 400);
+    hcp.refused("DELETE", &latest, None, 9, 400);
+    hcp.refused(
+        "POST",
+        &hcp.packer_path("/buckets/web/channels"),
+        Some(json!({"name": "latest"})),
+        9,
+        400,
+    );
+    let c = hcp.ok("GET", &latest, None);
+    assert_eq!(c["channel"]["version"]["fingerprint"], "fp2", "unchanged");
+}
+
+/// NOTES 5.4: a version is `v0` and RUNNING until every build is DONE with an artifact, and
+/// says its `status` (and every build's) in every state; a rerun picks up what failed.
+#[test]
+fn registry_hcp_version_is_v0_until_every_build_is_done_and_always_says_its_status() {
+    let (_r, _server, hcp) = started("write");
+    hcp.bucket("web");
+    let v = hcp.packer_path("/buckets/web/versions");
+    hcp.ok("POST", &v, Some(json!({"fingerprint": "fp1"})));
+    let version = hcp.version("web", "fp1");
+    assert_eq!(version["template_type"], "TEMPLATE_TYPE_UNSET");
+    let mut ids = Vec::new();
+    for c in ["null.a", "null.b", "null.c"] {
+        // Fields HCP may add later are ignored, not refused.
+        let b = hcp.ok(
+            "POST",
+            &format!("{v}/fp1/builds"),
+            Some(json!({"component_type": c, "status": "BUILD_UNSET", "future_field": 1})),
+        );
+        ids.push(b["build"]["id"].as_str().unwrap().to_string());
+    }
+    let build = |i: usize| format!("{v}/fp1/builds/{}", ids[i]);
+    let statuses = |hcp: &Hcp| -> (String, String, Vec<String>) {
+        let v = hcp.version("web", "fp1");
+        let builds = v["builds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["status"].as_str().expect("a build's status").to_string())
+            .collect();
+        (
+            v["name"].as_str().unwrap().to_string(),
+            v["status"]
+                .as_str()
+                .expect("the version's status")
+                .to_string(),
+            builds,
+        )
+    };
+    assert_eq!(
+        statuses(&hcp),
+        (
+            "v0".into(),
+            "VERSION_RUNNING".into(),
+            vec!["BUILD_UNSET".into(); 3]
+        )
+    );
+    for i in 0..3 {
+        hcp.ok("PATCH", &build(i), Some(json!({"status": "BUILD_RUNNING"})));
+    }
+    hcp.ok(
+        "PATCH",
+        &build(0),
+        Some(done_body(&[("us-east-1", "ami-a")])),
+    );
+    hcp.ok("PATCH", &build(1), Some(json!({"status": "BUILD_FAILED"})));
+    hcp.ok(
+        "PATCH",
+        &build(2),
+        Some(json!({"status": "BUILD_CANCELLED"})),
+    );
+    let (name, status, builds) = statuses(&hcp);
+    assert_eq!(name, "v0");
+    assert_eq!(status, "VERSION_INCOMPLETE");
+    assert_eq!(builds, ["BUILD_DONE", "BUILD_FAILED", "BUILD_CANCELLED"]);
+    // The rerun (same fingerprint): GET says v0, so Packer lists the builds and runs again
+    // those not DONE; a DONE build stays as it was.
+    let listed = hcp.ok("GET", &format!("{v}/fp1/builds"), None);
+    assert_eq!(listed["builds"].as_array().unwrap().len(), 3);
+    for i in [1, 2] {
+        hcp.ok("PATCH", &build(i), Some(json!({"status": "BUILD_RUNNING"})));
+        hcp.ok(
+            "PATCH",
+            &build(i),
+            Some(done_body(&[("us-east-1", &format!("ami-{i}"))])),
+        );
+    }
+    let (name, status, _) = statuses(&hcp);
+    assert_eq!((name.as_str(), status.as_str()), ("v1", "VERSION_ACTIVE"));
+    // The same DONE again changes nothing; other artifacts are refused.
+    hcp.ok(
+        "PATCH",
+        &build(0),
+        Some(done_body(&[("us-east-1", "ami-a")])),
+    );
+    hcp.refused(
+        "PATCH",
+        &build(0),
+        Some(done_body(&[("us-east-1", "ami-other")])),
+        9,
+        400,
+    );
+}
+
+/// NOTES 1.1 and 5.4: clients act on the gRPC code in the body, whatever the HTTP status.
+#[test]
+fn registry_hcp_errors_carry_the_codes_clients_act_on() {
+    let (r, server, hcp) = started("admin");
+    let p = |rest: &str| hcp.packer_path(rest);
+    hcp.bucket("web");
+    hcp.run("web", "fp1", &["null.a"], json!({}));
+    // 10: an unknown fingerprint in a bucket that exists (Packer then creates the version).
+    for path in [
+        "/buckets/web/versions/nope",
+        "/buckets/web/versions/nope/builds",
+    ] {
+        hcp.refused("GET", &p(path), None, 10, 409);
+    }
+    // 5: a missing bucket (even with a fingerprint), channel, build, project.
+    for path in [
+        "/buckets/gone",
+        "/buckets/gone/versions/fp1",
+        "/buckets/gone/channels",
+        "/buckets/web/channels/nope",
+        "/buckets/web/versions/fp1/builds/01M8YC8WDPWN6ZAD5GX7FP5K0X",
+        "/enforced_blocks/bucket/gone",
+    ] {
+        hcp.refused("GET", &p(path), None, 5, 404);
+    }
+    hcp.refused(
+        "GET",
+        &format!(
+            "/resource-manager/2019-12-10/projects/{}",
+            uuid::Uuid::new_v4()
+        ),
+        None,
+        5,
+        404,
+    );
+    // 6: duplicates.
+    hcp.refused("PUT", &p("/buckets"), Some(json!({"name": "web"})), 6, 409);
+    hcp.refused(
+        "POST",
+        &p("/buckets/web/versions"),
+        Some(json!({"fingerprint": "fp1"})),
+        6,
+        409,
+    );
+    hcp.ok(
+        "POST",
+        &p("/buckets/web/channels"),
+        Some(json!({"name": "prod"})),
+    );
+    hcp.refused(
+        "POST",
+        &p("/buckets/web/channels"),
+        Some(json!({"name": "prod"})),
+        6,
+        409,
+    );
+    // 3: what no client should send.
+    hcp.refused("PUT", &p("/buckets"), Some(json!({"name": "x"})), 3, 400);
+    hcp.refused("PUT", &p("/buckets"), Some(json!({"name": 7})), 3, 400);
+    hcp.refused(
+        "POST",
+        &p("/buckets/web/versions"),
+        Some(json!({"fingerprint": "fp2", "template_type": "YAML"})),
+        3,
+        400,
+    );
+    // 16 without a token, 7 with one that may not.
+    let anonymous = Hcp {
+        bearer: "kiln_not-a-token".into(),
+        ..Hcp::new(&r, &server, &token(&r, &["--scope", "admin"]), "read")
+    };
+    anonymous.refused("GET", &p("/buckets/web"), None, 16, 401);
+    let reader = Hcp::new(&r, &server, &token(&r, &["--scope", "admin"]), "read");
+    reader.refused(
+        "PUT",
+        &p("/buckets"),
+        Some(json!({"name": "other"})),
+        7,
+        403,
+    );
+    // 12 for what kiln does not implement, and for the API of Packer 1.9 and 1.10.
+    hcp.refused("DELETE", &p("/buckets/web/versions/fp1"), None, 12, 501);
+    let old = format!(
+        "/packer/2021-04-30/organizations/{}/projects/{}/images/web",
+        hcp.env["HCP_ORGANIZATION_ID"], hcp.env["HCP_PROJECT_ID"]
+    );
+    let resp = hcp
+        .client
+        .get(format!("{}{old}", hcp.origin))
+        .bearer_auth(&hcp.bearer)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 501);
+    let body: Json = resp.json().unwrap();
+    assert_eq!(body["code"], 12);
+    assert!(body["message"].as_str().unwrap().contains("Packer 1.11"));
+}
+
+/// NOTES 5.4: parents recorded from `parent_version_id` / `parent_channel_id`, shown as kiln's
+/// ancestry; revocation with inheritance, as HCP's UpdateVersion says it.
+#[test]
+fn registry_hcp_records_parents_and_inherits_revocation() {
+    let (r, _server, hcp) = started("admin");
+    hcp.bucket("base");
+    hcp.bucket("app");
+    hcp.run("base", "b1", &["null.base"], json!({}));
+    let base = hcp.version("base", "b1");
+    let channel = hcp.ok(
+        "GET",
+        &hcp.packer_path("/buckets/base/channels/latest"),
+        None,
+    );
+    // One child through the channel (the data source read `latest`), one by version.
+    hcp.run(
+        "app",
+        "a1",
+        &["null.app"],
+        json!({"parent_channel_id": channel["channel"]["id"], "parent_version_id": base["id"], "source_external_identifier": "ami-b1-null.base"}),
+    );
+    hcp.run(
+        "app",
+        "a2",
+        &["null.app"],
+        json!({"parent_version_id": base["id"]}),
+    );
+    let a1 = hcp.version("app", "a1");
+    assert_eq!(a1["parents"]["status"], "UP_TO_DATE");
+    assert_eq!(
+        hcp.version("app", "a2")["parents"]["status"],
+        "UNDETERMINED"
+    );
+    assert_eq!(hcp.version("base", "b1")["has_descendants"], true);
+    let shown = r.json(&[
+        "release", "show", "-bucket", "team", "-product", "app", "-release", "a1",
+    ]);
+    assert_eq!(shown["parents"][0]["parent"], "team/base/b1");
+    assert_eq!(shown["parents"][0]["channel"], "latest");
+    // A newer base: a1 is out of date.
+    hcp.run("base", "b2", &["null.base"], json!({}));
+    assert_eq!(hcp.version("app", "a1")["parents"]["status"], "OUT_OF_DATE");
+    // Revoke b1 now: its children inherit it; restore undoes both.
+    let b1 = hcp.packer_path("/buckets/base/versions/b1");
+    let revoked = hcp.ok(
+        "PATCH",
+        &b1,
+        Some(json!({"revoke_at": "2020-01-01T00:00:00Z", "revocation_message": "CVE"})),
+    );
+    assert_eq!(revoked["version"]["status"], "VERSION_REVOKED");
+    let child = hcp.version("app", "a1");
+    assert_eq!(child["status"], "VERSION_REVOKED");
+    assert_eq!(child["revocation_type"], "INHERITED");
+    assert_eq!(child["revocation_inherited_from"]["bucket_name"], "base");
+    assert_eq!(
+        child["revocation_inherited_from"]["version_fingerprint"],
+        "b1"
+    );
+    hcp.ok("PATCH", &b1, Some(json!({"restore": true})));
+    assert_eq!(hcp.version("app", "a1")["status"], "VERSION_ACTIVE");
+    // A parent nobody knows is 5, and the build stays as it was.
+    hcp.ok(
+        "POST",
+        &hcp.packer_path("/buckets/app/versions"),
+        Some(json!({"fingerprint": "a3"})),
+    );
+    let b = hcp.ok(
+        "POST",
+        &hcp.packer_path("/buckets/app/versions/a3/builds"),
+        Some(json!({"component_type": "null.app"})),
+    );
+    let path = hcp.packer_path(&format!(
+        "/buckets/app/versions/a3/builds/{}",
+        b["build"]["id"].as_str().unwrap()
+    ));
+    let mut done = done_body(&[("us-east-1", "ami-x")]);
+    done["parent_version_id"] = json!("01M8YC8WDPWN6ZAD5GX7FP5K0X");
+    hcp.refused("PATCH", &path, Some(done), 5, 404);
+    assert_eq!(
+        hcp.version("app", "a3")["builds"][0]["status"],
+        "BUILD_RUNNING"
+    );
+}

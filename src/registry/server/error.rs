@@ -61,9 +61,10 @@ impl ApiError {
     }
 
     pub(super) fn forbidden(needed: Scope, bucket: Option<&str>) -> ApiError {
+        let article = if needed == Scope::Admin { "an" } else { "a" };
         let what = match bucket {
-            Some(b) => format!("a {} token for bucket `{b}`", needed.as_str()),
-            None => format!("a {} token for every bucket", needed.as_str()),
+            Some(b) => format!("{article} {} token for bucket `{b}`", needed.as_str()),
+            None => format!("{article} {} token for every bucket", needed.as_str()),
         };
         ApiError::new(
             StatusCode::FORBIDDEN,
