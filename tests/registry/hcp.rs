@@ -432,6 +432,30 @@ fn registry_hcp_api_serves_packer_and_terraform_as_they_call_it() {
         .collect();
     assert_eq!(names, ["latest", "production"]);
 
+    // Promotion as HCP's portal does it, and the reverse lookup of an artifact.
+    hcp.ok(
+        "POST",
+        &p("/buckets/web/channels"),
+        Some(json!({"name": "staging"})),
+    );
+    let promoted = hcp.ok(
+        "POST",
+        &p("/buckets/web/channels/assign"),
+        Some(json!({"source_channel": "production", "target_channel": "staging"})),
+    );
+    assert_eq!(promoted["fingerprint"], fp);
+    assert_eq!(promoted["target_channel"]["version"]["name"], "v1");
+    let found = hcp.ok(
+        "POST",
+        &p("/_search/external_artifact"),
+        Some(json!({"external_identifier": "ami-0ubuntu2", "platform": "aws", "region": "eu-west-1"})),
+    );
+    let found = found["artifacts"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["version"]["fingerprint"], fp);
+    assert_eq!(found[0]["bucket"]["name"], "web");
+    assert_eq!(found[0]["build"]["component_type"], "amazon-ebs.ubuntu");
+
     // A second `packer build` with the same fingerprint finds the version complete: Packer
     // aborts on any name but v0. Creating it again is 6.
     let again = hcp.ok("GET", &p(&format!("/buckets/web/versions/{fp}")), None);
@@ -581,6 +605,7 @@ fn registry_hcp_api_serves_packer_and_terraform_as_they_call_it() {
         "hcp.sbom.upload",
         "hcp.channel.create",
         "hcp.channel.update",
+        "hcp.channel.assign",
         "hcp.version.update",
     ] {
         assert!(ops.contains(&op), "{op} is not in the audit log");

@@ -66,6 +66,14 @@ pub(super) fn router() -> Router<Registry> {
                 .fallback(unimplemented),
         )
         .route(
+            &at("/buckets/{b}/channels/assign"),
+            axum::routing::post(assign_channel_version).fallback(unimplemented),
+        )
+        .route(
+            &at("/_search/external_artifact"),
+            axum::routing::post(search_external_artifact).fallback(unimplemented),
+        )
+        .route(
             &at("/buckets/{b}/channels/{c}"),
             get(get_channel)
                 .patch(update_channel)
@@ -1163,6 +1171,117 @@ async fn update_channel(
         })
         .await?;
     Ok(Json(ChannelResponse { channel }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AssignBody {
+    source_channel: String,
+    target_channel: String,
+}
+
+/// Point `target_channel` at what `source_channel` serves (promotion, as HCP's portal does it).
+async fn assign_channel_version(
+    State(r): State<Registry>,
+    HcpCaller(t): HcpCaller,
+    Path((org, proj, b)): Pb,
+    HcpBody(body): HcpBody<AssignBody>,
+) -> HcpResult<Value> {
+    let p = r.project(&t, Scope::Admin, &org, &proj).await?;
+    not_latest(&body.target_channel)?;
+    let token = p.token.clone();
+    let target = format!("{}/{b}/{}", p.bucket, body.target_channel);
+    let answer = r
+        .hcp_write(&token, "hcp.channel.assign", target, move |s| {
+            let source = channel_named(s, &p.bucket, &b, &body.source_channel)?;
+            channel_named(s, &p.bucket, &b, &body.target_channel)?;
+            let Some(fp) = source.release.clone() else {
+                return Err(HcpError::new(
+                    Code::FailedPrecondition,
+                    format!("channel `{}` serves no version", body.source_channel),
+                ));
+            };
+            assign(s, &p, &b, &body.target_channel, &fp)?;
+            let target = channel_named(s, &p.bucket, &b, &body.target_channel)?;
+            let version = version_of(s, &p.bucket, &b, &fp)?;
+            Ok(json!({
+                "fingerprint": fp,
+                "version": wire::Version::new(&version),
+                "source_channel": hcp_channel(s, &p.bucket, &b, &source)?,
+                "target_channel": hcp_channel(s, &p.bucket, &b, &target)?,
+            }))
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SearchBody {
+    external_identifier: String,
+    platform: String,
+    region: String,
+}
+
+/// Which versions hold an artifact: kiln's search, in the project, narrowed by platform and
+/// region when given.
+async fn search_external_artifact(
+    State(r): State<Registry>,
+    HcpCaller(t): HcpCaller,
+    Path((org, proj)): Path<(String, String)>,
+    HcpBody(body): HcpBody<SearchBody>,
+) -> HcpResult<Value> {
+    let p = r.project(&t, Scope::Read, &org, &proj).await?;
+    if body.external_identifier.is_empty() {
+        return Err(HcpError::new(
+            Code::InvalidArgument,
+            "external_identifier is missing",
+        ));
+    }
+    let artifacts = r
+        .hcp_call(move |s| {
+            let mut out = Vec::new();
+            for hit in s.search(&body.external_identifier)? {
+                let wanted = hit.bucket == p.bucket
+                    && (body.platform.is_empty()
+                        || body.platform.eq_ignore_ascii_case(&hit.provider))
+                    && (body.region.is_empty() || body.region == hit.region);
+                if !wanted {
+                    continue;
+                }
+                let product = s.product(&hit.bucket, &hit.product)?;
+                let release = s.release(&hit.bucket, &hit.product, &hit.release)?;
+                let version = wire::Version::new(&release);
+                let build = build_in(&release, &hit.build_id)?;
+                out.push(json!({
+                    "bucket": {"id": product.id, "name": product.name, "labels": product.labels},
+                    "version": {
+                        "id": version.id,
+                        "name": version.name,
+                        "status": version.status,
+                        "fingerprint": version.fingerprint,
+                        "revoke_at": version.revoke_at,
+                        "revocation_message": version.revocation_message,
+                        "revocation_author": version.revocation_author,
+                        "revocation_type": version.revocation_type,
+                    },
+                    "build": wire::Build::new(&build, &release.id),
+                }));
+            }
+            Ok(out)
+        })
+        .await?;
+    let artifacts: Vec<Value> = artifacts
+        .into_iter()
+        .map(|mut a| {
+            // Absent, not null, where a version has no revocation.
+            if let Some(v) = a["version"].as_object_mut() {
+                v.retain(|_, x| !x.is_null());
+            }
+            a
+        })
+        .collect();
+    Ok(Json(json!({"artifacts": artifacts, "pagination": {}})))
 }
 
 async fn delete_channel(
