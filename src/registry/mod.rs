@@ -173,7 +173,7 @@ mod tests {
             .collect();
         let product = "/v1/buckets/{bucket}/products/{product}";
         let route = regex::Regex::new(
-            r#"\.route\((?:"([^"]+)"|&format!\("([^"]+)"\)|(PRODUCT)),((?:[a-z:_]+\([a-z_]+\)\.?)+),?\)"#,
+            r#"\.route\((?:"([^"]+)"|&format!\("([^"]+)"\)|(PRODUCT)),((?:[a-z:_]+\([a-z_:]+\)\.?)+),?\)"#,
         )
         .expect("regex");
         let method = regex::Regex::new(r"(?:^|[.:])(get|post|put|delete)\(").expect("regex");

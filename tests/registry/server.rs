@@ -715,3 +715,44 @@ fn registry_server_speaks_https_with_a_certificate_it_keeps() {
         mismatched.stderr
     );
 }
+
+/// `/readyz` for a load balancer, `/metrics` for Prometheus: requests by route template (never
+/// the names a client asked for) and status, and latency histograms.
+#[test]
+fn registry_server_reports_readiness_and_metrics() {
+    let r = Registry::new();
+    let read = token(&r, &["--scope", "read"]);
+    let server = Server::start(&r, &[]);
+    let (status, _) = call("GET", &server.url("/readyz"), None, None);
+    assert_eq!(status, 200);
+    for _ in 0..3 {
+        let (status, _) = call(
+            "GET",
+            &server.url("/v1/buckets/secret-team-name"),
+            Some(&read),
+            None,
+        );
+        assert_eq!(status, 404);
+    }
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .expect("the server answers")
+        .text()
+        .unwrap();
+    assert!(
+        text.contains(
+            "kiln_http_requests_total{method=\"GET\",route=\"/v1/buckets/{bucket}\",status=\"404\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(text
+        .contains("kiln_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"));
+    assert!(text.contains(
+        "kiln_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/buckets/{bucket}\"} 3"
+    ));
+    assert!(
+        !text.contains("secret-team-name"),
+        "a name a client sent is a label"
+    );
+}

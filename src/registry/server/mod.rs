@@ -12,6 +12,7 @@ mod error;
 mod hcp;
 mod images;
 mod limit;
+mod metrics;
 mod oauth;
 mod paging;
 mod releases;
@@ -31,7 +32,7 @@ pub use tokens::AuditParams;
 use super::auth::{AuditEntry, Scope, Token, Tokens};
 use super::model::Timestamp;
 use super::{HcpStore, Store};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -56,6 +57,8 @@ pub struct Registry {
     pub request_timeout: Duration,
     /// Requests a second each token may make.
     pub limiter: Arc<RateLimiter>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Registry {
@@ -68,6 +71,7 @@ impl Registry {
             hcp: store,
             request_timeout: REQUEST_TIMEOUT,
             limiter: Arc::new(RateLimiter::new(None)),
+            metrics: Arc::default(),
         }
     }
 }
@@ -75,8 +79,11 @@ impl Registry {
 /// Every route: the API's resources, the web console, the health check.
 pub fn router(registry: Registry) -> Router {
     let timeout = registry.request_timeout;
+    let metrics = registry.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::serve))
         .route("/api/openapi.json", get(openapi))
         .merge(buckets::router())
         .merge(releases::router())
@@ -92,6 +99,10 @@ pub fn router(registry: Registry) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::count,
         ))
         .with_state(registry)
 }
@@ -114,6 +125,24 @@ where
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// Readiness for a load balancer: the store answers and its schema is this kiln's (the
+/// organization is the newest migration's record).
+async fn readyz(State(r): State<Registry>) -> Response {
+    let hcp = r.hcp.clone();
+    match tokio::task::spawn_blocking(move || hcp.organization_id()).await {
+        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Err(e)) => {
+            eprintln!("error: not ready: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store does not answer; the server's log says why\n",
+            )
+                .into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response(),
+    }
 }
 
 /// The OpenAPI document, kept in the repository beside the routes.
