@@ -31,6 +31,12 @@ if [ ! -x target/moto-venv/bin/moto_server ]; then
   python3 -m venv target/moto-venv
   target/moto-venv/bin/pip install -q 'moto[server]'
 fi
+# The HCP API's property-based run (scripts/schemathesis.sh), in a venv of its own, pinned: the
+# spec's dotted path placeholders need the workaround that script applies, checked with this one.
+if [ ! -x target/schemathesis-venv/bin/schemathesis ]; then
+  python3 -m venv target/schemathesis-venv
+  target/schemathesis-venv/bin/pip install -q 'schemathesis==4.32.5'
+fi
 
 if [ ! -d ../shared/corpus ]; then
   echo "error: ../shared (the corpus and the HCL spec suite) must sit beside the repository" >&2

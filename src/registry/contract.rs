@@ -485,6 +485,17 @@ fn revocation_inherits_rolls_back_and_restores(store: &dyn Store) {
         1
     );
 
+    // A time RFC 3339 cannot write (a five-digit year) is refused, not stored.
+    let far = store.revoke(&Revoke {
+        bucket: b.clone(),
+        product: "base".into(),
+        release: "r2".into(),
+        at: Some(Timestamp(Timestamp::LAST.0 + 1)),
+        message: "far".into(),
+        author: "tester".into(),
+        skip_descendants: false,
+    });
+    assert!(matches!(far, Err(Error::Invalid { .. })), "{far:?}");
     let revoked = store
         .revoke(&Revoke {
             bucket: b.clone(),

@@ -9,6 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The last time RFC 3339 can write (four-digit years): 9999-12-31T23:59:59.999Z.
+    pub const LAST: Timestamp = Timestamp(253_402_300_799_999);
+
     /// The current time.
     pub fn now() -> Timestamp {
         let d = SystemTime::now()

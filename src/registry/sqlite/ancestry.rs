@@ -98,6 +98,12 @@ fn descendants(conn: &Connection, id: &str) -> Result<Vec<String>> {
 }
 
 pub(super) fn revoke(conn: &Connection, r: &Revoke, now: Timestamp) -> Result<Vec<String>> {
+    if r.at.is_some_and(|at| at > Timestamp::LAST) {
+        return Err(Error::invalid(
+            "a revocation time after 9999-12-31 cannot be written down (RFC 3339 has four-digit years)",
+        )
+        .with_hint("revoke sooner, or not at all"));
+    }
     let product_id = read::product_id(conn, &r.bucket, &r.product)?;
     let id = read::release_id(conn, &product_id, &r.bucket, &r.product, &r.release)?;
     let (completed, revoke_at, kind): (Option<i64>, Option<i64>, Option<String>) = conn

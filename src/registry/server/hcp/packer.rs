@@ -176,13 +176,15 @@ impl ListQuery {
     fn page<T>(&self, all: Vec<T>) -> Result<(Vec<T>, Pagination), HcpError> {
         let size = match self.page_size.as_deref().filter(|s| !s.is_empty()) {
             None => PAGE_SIZE,
-            Some(s) => match s.parse::<usize>() {
-                Ok(0) => PAGE_SIZE,
-                Ok(n) => n.min(MAX_PAGE_SIZE),
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if n <= 0 => PAGE_SIZE,
+                Ok(n) => usize::try_from(n)
+                    .unwrap_or(MAX_PAGE_SIZE)
+                    .min(MAX_PAGE_SIZE),
                 Err(_) => {
                     return Err(HcpError::new(
                         Code::InvalidArgument,
-                        format!("pagination.page_size `{s}` is not a number"),
+                        format!("pagination.page_size `{s}` is not a 64-bit integer"),
                     ))
                 }
             },
@@ -214,6 +216,28 @@ fn location(p: &Project) -> Location {
         organization_id: p.org.clone(),
         project_id: p.id.clone(),
     }
+}
+
+/// A bucket's name checked in HCP's words (kiln's say "product").
+fn bucket_name(name: &str) -> Result<(), HcpError> {
+    crate::registry::names::product(name).map_err(|_| {
+        HcpError::new(
+            Code::InvalidArgument,
+            format!("invalid bucket name {name:?}: a bucket name is 3–36 letters, digits and `-`"),
+        )
+    })
+}
+
+/// A fingerprint checked in HCP's words (kiln's say "release").
+fn fingerprint(fp: &str) -> Result<(), HcpError> {
+    crate::registry::names::release(fp).map_err(|_| {
+        HcpError::new(
+            Code::InvalidArgument,
+            format!(
+                "invalid fingerprint {fp:?}: a fingerprint is 1–40 letters, digits, `.`, `_` and `-`, beginning and ending with a letter or digit"
+            ),
+        )
+    })
 }
 
 /// A product that is missing is HCP's bucket not found (5).
@@ -336,6 +360,7 @@ async fn create_bucket(
     HcpBody(body): HcpBody<CreateBucketBody>,
 ) -> HcpResult<BucketResponse> {
     let p = r.project(&t, Scope::Write, &org, &proj).await?;
+    bucket_name(&body.name)?;
     let hcp = r.hcp.clone();
     let token = p.token.clone();
     let target = format!("{}/{}", p.bucket, body.name);
@@ -475,6 +500,7 @@ async fn create_version(
 ) -> HcpResult<VersionResponse> {
     let p = r.project(&t, Scope::Write, &org, &proj).await?;
     let template_type = template_type(body.template_type.as_deref())?;
+    fingerprint(&body.fingerprint)?;
     let token = p.token.clone();
     let target = format!("{}/{b}/{}", p.bucket, body.fingerprint);
     let release = r
@@ -568,7 +594,15 @@ async fn update_version(
     let target = format!("{}/{b}/{fp}", p.bucket);
     let release = r
         .hcp_write(&token, "hcp.version.update", target, move |s| {
-            version_of(s, &p.bucket, &b, &fp)?;
+            let version = version_of(s, &p.bucket, &b, &fp)?;
+            if revoking && !version.is_complete() {
+                return Err(HcpError::new(
+                    Code::FailedPrecondition,
+                    format!(
+                        "version `{fp}` is not complete; only a complete version can be revoked"
+                    ),
+                ));
+            }
             if body.restore {
                 s.restore(&p.bucket, &b, &fp)?;
             } else if revoking {
