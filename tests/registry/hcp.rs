@@ -1028,3 +1028,79 @@ fn registry_hcp_api_holds_under_schemathesis() {
         assert!(said.contains(run), "{run} did not run: {said}");
     }
 }
+
+/// `hcp-env` on the server's host: the database directly, the address given; plain HTTP is
+/// refused (HCP's clients fetch tokens only over HTTPS), and the secret is printed once, to
+/// stdout only.
+#[test]
+fn registry_hcp_env_on_the_host_and_its_refusals() {
+    let r = Registry::new();
+    r.kiln(&[
+        "hcp-env",
+        "-bucket",
+        "team",
+        "-addr",
+        "http://127.0.0.1:8750",
+    ])
+    .status(1)
+    .stderr_contains("HCP's clients fetch their tokens only over HTTPS")
+    .stderr_contains("--tls-self-signed")
+    .run();
+    r.kiln(&["hcp-env", "-bucket", "team"])
+        .status(1)
+        .stderr_contains("-addr https://host:port")
+        .run();
+    let out = Command::new(kiln_bin())
+        .args([
+            "registry",
+            "hcp-env",
+            "-bucket",
+            "team",
+            "-scope",
+            "read",
+            "-addr",
+            "registry.example:8443",
+            "-tls-verify",
+        ])
+        .env("KILN_HOME", r.home())
+        .env_remove("KILN_REGISTRY_ADDR")
+        .output()
+        .expect("kiln runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let env: BTreeMap<&str, &str> = stdout
+        .lines()
+        .map(|l| l.split_once('=').expect("NAME=value"))
+        .collect();
+    assert_eq!(env["HCP_API_ADDRESS"], "registry.example:8443");
+    assert_eq!(env["HCP_AUTH_URL"], "https://registry.example:8443");
+    assert!(
+        !env.contains_key("HCP_API_TLS"),
+        "-tls-verify leaves TLS on"
+    );
+    assert!(
+        !stderr.contains(env["HCP_CLIENT_SECRET"]),
+        "the secret went to stderr"
+    );
+    // The principal is a read token for `team`, and the project is that bucket.
+    let tokens = r.json(&["token", "list"]);
+    let principal = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == env["HCP_CLIENT_ID"])
+        .expect("the principal is a token");
+    assert_eq!(principal["scope"], "read");
+    assert_eq!(principal["bucket"], "team");
+    let bucket = r.json(&["bucket", "show", "-bucket", "team"]);
+    let ulid = ulid::Ulid::from_string(bucket["id"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        env["HCP_PROJECT_ID"],
+        uuid::Uuid::from_u128(ulid.0).to_string()
+    );
+}

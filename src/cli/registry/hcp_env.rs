@@ -45,6 +45,7 @@ pub fn run(a: HcpEnvArgs) -> Result<()> {
     let (addr, org, bucket, created) = match remote {
         Some(server) => {
             let addr = a.addr.clone().unwrap_or_else(|| server.base().to_string());
+            https_origin(&addr)?;
             let bucket = server.ensure_bucket(&a.bucket)?;
             let org = server.organization_id()?;
             (addr, org, bucket, server.create_token(&new)?)
@@ -55,6 +56,7 @@ pub fn run(a: HcpEnvArgs) -> Result<()> {
                     "give -addr https://host:port, or set KILN_REGISTRY_ADDR (and KILN_REGISTRY_TOKEN, an admin token) to ask the server",
                 )
             })?;
+            https_origin(&addr)?;
             let store = SqliteStore::open(&database(&a.db.db)?)?;
             let bucket = store.ensure_bucket(&a.bucket)?;
             let created = crate::registry::auth::Tokens::create_token(&store, &new)?;
