@@ -492,6 +492,32 @@ fn registry_hcp_api_serves_packer_and_terraform_as_they_call_it() {
         project["project"]["parent"]["id"],
         tf.env["HCP_ORGANIZATION_ID"].as_str()
     );
+    // Clients that do not pin the IDs: exactly one organization, its projects, the registry.
+    let orgs = tf.ok("GET", "/resource-manager/2019-12-10/organizations", None);
+    let orgs = orgs["organizations"].as_array().unwrap();
+    assert_eq!(orgs.len(), 1, "Packer needs exactly one");
+    assert_eq!(orgs[0]["id"], tf.env["HCP_ORGANIZATION_ID"].as_str());
+    let projects = tf.ok(
+        "GET",
+        &format!(
+            "/resource-manager/2019-12-10/projects?scope.id={}&scope.type=ORGANIZATION",
+            tf.env["HCP_ORGANIZATION_ID"]
+        ),
+        None,
+    );
+    let ids: Vec<&str> = projects["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [tf.env["HCP_PROJECT_ID"].as_str()],
+        "the read principal's bucket only"
+    );
+    let registry = tf.ok("GET", &tf.packer_path("/registry"), None);
+    assert_eq!(registry["registry"]["config"]["activated"], true);
     let channel = tf.ok(
         "GET",
         &tf.packer_path("/buckets/web/channels/production"),
