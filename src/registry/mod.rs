@@ -12,6 +12,7 @@ pub mod http;
 pub mod model;
 pub mod names;
 pub mod server;
+pub mod snapshot;
 mod sqlite;
 mod store;
 

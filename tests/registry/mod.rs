@@ -4,6 +4,7 @@ mod builds;
 mod concurrency;
 mod console;
 mod hcp;
+mod migrate;
 mod oauth;
 mod server;
 mod swagger;

@@ -4,6 +4,7 @@ mod bucket;
 mod channel;
 mod hcp_env;
 mod image;
+mod migrate;
 mod publish;
 mod release;
 mod serve;
@@ -50,6 +51,8 @@ enum RegistryCommand {
     /// Print the environment that points stock Packer and Terraform's `hcp` provider at a kiln
     /// server (HCP_API_ADDRESS, HCP_CLIENT_ID...), with a new token as their client.
     HcpEnv(hcp_env::HcpEnvArgs),
+    /// Copy a registry whole (history, tokens, audit log) into a new database, and verify it.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// `-bucket B -product P`, which most subcommands take.
@@ -96,6 +99,7 @@ pub fn run(args: RegistryArgs) -> anyhow::Result<i32> {
         RegistryCommand::Token(c) => serve::token(c),
         RegistryCommand::Audit(a) => serve::audit(a),
         RegistryCommand::HcpEnv(a) => hcp_env::run(a),
+        RegistryCommand::Migrate(a) => migrate::run(a),
     };
     match result {
         Ok(()) => Ok(0),

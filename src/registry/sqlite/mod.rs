@@ -10,6 +10,7 @@ mod cache;
 mod hcp;
 mod read;
 mod schema;
+mod snapshot;
 mod tokens;
 mod walindex;
 mod write;
