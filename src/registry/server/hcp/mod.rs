@@ -12,8 +12,12 @@
 //!   a change to `latest`;
 //! - a version is `v0` until its last build is DONE, then `vN` and `latest`, by the store itself.
 
+mod buckets;
+mod builds;
+mod channels;
 mod packer;
 mod resources;
+mod versions;
 mod wire;
 
 use super::error::ApiError;
