@@ -179,15 +179,16 @@ fn apply(
     match status {
         BuildStatus::Unset => Ok(()),
         BuildStatus::Running => {
+            // Packer's 2-minute beat repeats its first RUNNING update word for word: nothing
+            // but the heartbeat changes then.
+            let same_run = body.packer_run_uuid.is_empty()
+                || build.run_uuid.as_deref() == Some(body.packer_run_uuid.as_str());
             let heartbeat = build.status == BuildStatus::Running
+                && same_run
                 && body.platform.is_empty()
                 && body.labels.is_none()
                 && body.metadata.is_none()
-                && body.source_external_identifier.is_empty()
-                && build.run_uuid.as_deref()
-                    == some(&body.packer_run_uuid)
-                        .as_deref()
-                        .or(build.run_uuid.as_deref());
+                && body.source_external_identifier.is_empty();
             if heartbeat {
                 s.heartbeat(&build.id)?;
             } else {
