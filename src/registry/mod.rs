@@ -2,7 +2,8 @@
 //! with HCP Packer's semantics (DESIGN.md, "The registry").
 //!
 //! A bottom layer: nothing here uses the template, plan, exec or plugin modules. Callers reach a
-//! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one.
+//! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one,
+//! [`PostgresStore`] the shared one.
 
 pub mod auth;
 pub mod contract;
@@ -11,12 +12,14 @@ mod hcp_store;
 pub mod http;
 pub mod model;
 pub mod names;
+mod postgres;
 pub mod server;
 mod sqlite;
 mod store;
 
 pub use error::{Error, Result};
 pub use hcp_store::{HcpStore, NewSbom, Sbom};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;
 
@@ -107,7 +110,9 @@ mod tests {
     }
 
     /// A server on 127.0.0.1:0 over `store`, on its own thread; its address.
-    pub(crate) fn serve(store: std::sync::Arc<SqliteStore>) -> std::net::SocketAddr {
+    pub(crate) fn serve<S: Store + auth::Tokens + HcpStore + 'static>(
+        store: std::sync::Arc<S>,
+    ) -> std::net::SocketAddr {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
