@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod contract;
+mod database;
 mod error;
 mod hcp_store;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod server;
 mod sqlite;
 mod store;
 
+pub use database::{Database, ServerStore, DB_VAR};
 pub use error::{Error, Result};
 pub use hcp_store::{HcpStore, NewSbom, Sbom};
 pub use postgres::PostgresStore;
@@ -76,27 +78,23 @@ pub fn server() -> Result<Option<http::HttpStore>> {
     }
 }
 
-/// Open the default store for writing: the server of `KILN_REGISTRY_ADDR`, else the embedded
-/// one (created if needed).
+/// Open the default store for writing: the server of `KILN_REGISTRY_ADDR`, else the database of
+/// `KILN_REGISTRY_DB`, else the embedded one (created if needed).
 pub fn open_default() -> Result<Box<dyn Store>> {
     if let Some(server) = server()? {
         return Ok(Box::new(server));
     }
-    Ok(Box::new(SqliteStore::open(&default_path()?)?))
+    let store: Box<dyn Store> = Database::from_env()?.open()?;
+    Ok(store)
 }
 
-/// Open the default store for reading: when nothing was ever published there, an empty store
-/// that creates no file.
+/// Open the default store for reading: when nothing was ever published in the embedded file,
+/// an empty store that creates no file.
 pub fn open_default_for_reading() -> Result<Box<dyn Store>> {
     if let Some(server) = server()? {
         return Ok(Box::new(server));
     }
-    let path = default_path()?;
-    if path.exists() {
-        Ok(Box::new(SqliteStore::open_read_only(&path)?))
-    } else {
-        Ok(Box::new(SqliteStore::open_in_memory()?))
-    }
+    Database::from_env()?.open_for_reading()
 }
 
 #[cfg(test)]
