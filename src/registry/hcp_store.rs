@@ -7,6 +7,9 @@ use super::model::{Bucket, Channel, Product, ProductAbout, Timestamp};
 use super::Store;
 use serde::{Deserialize, Serialize};
 
+/// Largest SBOM document kept (compressed, as sent).
+pub const MAX_SBOM: usize = 16 << 20;
+
 /// An SBOM's record (its document is read with [`HcpStore::sbom`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sbom {

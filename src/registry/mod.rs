@@ -2,22 +2,27 @@
 //! with HCP Packer's semantics (DESIGN.md, "The registry").
 //!
 //! A bottom layer: nothing here uses the template, plan, exec or plugin modules. Callers reach a
-//! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one.
+//! registry through the object-safe [`Store`] trait; [`SqliteStore`] is the embedded one,
+//! [`PostgresStore`] the shared one.
 
 pub mod auth;
 pub mod contract;
+mod database;
 mod error;
 mod hcp_store;
 pub mod http;
 pub mod model;
 pub mod names;
+mod postgres;
 pub mod server;
 pub mod snapshot;
 mod sqlite;
 mod store;
 
+pub use database::{Database, ServerStore, DB_VAR};
 pub use error::{Error, Result};
 pub use hcp_store::{HcpStore, NewSbom, Sbom};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;
 
@@ -74,27 +79,23 @@ pub fn server() -> Result<Option<http::HttpStore>> {
     }
 }
 
-/// Open the default store for writing: the server of `KILN_REGISTRY_ADDR`, else the embedded
-/// one (created if needed).
+/// Open the default store for writing: the server of `KILN_REGISTRY_ADDR`, else the database of
+/// `KILN_REGISTRY_DB`, else the embedded one (created if needed).
 pub fn open_default() -> Result<Box<dyn Store>> {
     if let Some(server) = server()? {
         return Ok(Box::new(server));
     }
-    Ok(Box::new(SqliteStore::open(&default_path()?)?))
+    let store: Box<dyn Store> = Database::from_env()?.open()?;
+    Ok(store)
 }
 
-/// Open the default store for reading: when nothing was ever published there, an empty store
-/// that creates no file.
+/// Open the default store for reading: when nothing was ever published in the embedded file,
+/// an empty store that creates no file.
 pub fn open_default_for_reading() -> Result<Box<dyn Store>> {
     if let Some(server) = server()? {
         return Ok(Box::new(server));
     }
-    let path = default_path()?;
-    if path.exists() {
-        Ok(Box::new(SqliteStore::open_read_only(&path)?))
-    } else {
-        Ok(Box::new(SqliteStore::open_in_memory()?))
-    }
+    Database::from_env()?.open_for_reading()
 }
 
 #[cfg(test)]
@@ -108,7 +109,9 @@ mod tests {
     }
 
     /// A server on 127.0.0.1:0 over `store`, on its own thread; its address.
-    pub(crate) fn serve(store: std::sync::Arc<SqliteStore>) -> std::net::SocketAddr {
+    pub(crate) fn serve<S: Store + auth::Tokens + HcpStore + 'static>(
+        store: std::sync::Arc<S>,
+    ) -> std::net::SocketAddr {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()

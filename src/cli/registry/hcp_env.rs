@@ -3,7 +3,7 @@
 
 use super::serve::{database, DbArg};
 use crate::registry::auth::{NewToken, Scope};
-use crate::registry::{self, Error, HcpStore, Result, SqliteStore};
+use crate::registry::{self, Error, Result};
 use clap::Args;
 
 /// Options of `kiln registry hcp-env`.
@@ -57,9 +57,9 @@ pub fn run(a: HcpEnvArgs) -> Result<()> {
                 )
             })?;
             https_origin(&addr)?;
-            let store = SqliteStore::open(&database(&a.db.db)?)?;
+            let store = database(&a.db.db)?.open()?;
             let bucket = store.ensure_bucket(&a.bucket)?;
-            let created = crate::registry::auth::Tokens::create_token(&store, &new)?;
+            let created = store.create_token(&new)?;
             (addr, store.organization_id()?, bucket, created)
         }
     };

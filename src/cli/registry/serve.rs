@@ -3,9 +3,9 @@
 
 use super::table;
 use super::{print_json, Format, FormatArg};
-use crate::registry::auth::{NewToken, Scope, Token, Tokens};
+use crate::registry::auth::{NewToken, Scope, Token};
 use crate::registry::server::{self, Registry};
-use crate::registry::{self, Error, Result, SqliteStore};
+use crate::registry::{self, Database, Error, PostgresStore, Result, SqliteStore};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,9 +16,10 @@ pub struct ServeArgs {
     /// Address to listen on (`127.0.0.1:0` picks a free port; the first line printed says which).
     #[arg(long, default_value = "127.0.0.1:8750")]
     listen: String,
-    /// The database (default: the embedded registry's file).
+    /// The database: a file, or a `postgres://` URL that several servers share (default:
+    /// KILN_REGISTRY_DB, else the embedded registry's file).
     #[arg(long)]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// Answer 408 to a request that takes longer than this (`30s`, `2m`).
     #[arg(long, default_value = "30s")]
     request_timeout: String,
@@ -38,7 +39,7 @@ pub struct ServeArgs {
 }
 
 /// The certificate and key to serve HTTPS with, if any.
-fn tls_files(a: &ServeArgs, database: &std::path::Path) -> Result<Option<server::tls::TlsFiles>> {
+fn tls_files(a: &ServeArgs, database: &Database) -> Result<Option<server::tls::TlsFiles>> {
     if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) {
         return Ok(Some(server::tls::TlsFiles {
             cert: cert.clone(),
@@ -48,10 +49,7 @@ fn tls_files(a: &ServeArgs, database: &std::path::Path) -> Result<Option<server:
     if !a.tls_self_signed {
         return Ok(None);
     }
-    let folder = database
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+    let folder = database.folder()?;
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
     let host = a
         .listen
@@ -70,9 +68,10 @@ fn tls_files(a: &ServeArgs, database: &std::path::Path) -> Result<Option<server:
 /// Where the server's tokens live: the database of `--db`, else the embedded registry's.
 #[derive(Debug, Args)]
 pub(super) struct DbArg {
-    /// The server's database (default: the embedded registry's file).
+    /// The server's database: a file or a `postgres://` URL (default: KILN_REGISTRY_DB, else
+    /// the embedded registry's file).
     #[arg(long)]
-    pub(super) db: Option<PathBuf>,
+    pub(super) db: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,10 +130,10 @@ pub struct AuditArgs {
     format: FormatArg,
 }
 
-pub(super) fn database(db: &Option<PathBuf>) -> Result<PathBuf> {
+pub(super) fn database(db: &Option<String>) -> Result<Database> {
     match db {
-        Some(p) => Ok(p.clone()),
-        None => registry::default_path(),
+        Some(text) => Ok(Database::parse(text)),
+        None => Database::from_env(),
     }
 }
 
@@ -142,7 +141,7 @@ pub(super) fn database(db: &Option<PathBuf>) -> Result<PathBuf> {
 /// else the database on this host.
 enum Place {
     Server(registry::http::HttpStore),
-    Local(Box<SqliteStore>),
+    Local(Box<dyn registry::ServerStore>),
 }
 
 fn place(db: &DbArg) -> Result<Place> {
@@ -151,25 +150,26 @@ fn place(db: &DbArg) -> Result<Place> {
             return Ok(Place::Server(server));
         }
     }
-    Ok(Place::Local(Box::new(SqliteStore::open(&database(
-        &db.db,
-    )?)?)))
+    Ok(Place::Local(database(&db.db)?.open()?))
 }
 
 /// Run `kiln registry serve` until SIGINT or SIGTERM, then drain.
 pub fn serve(a: ServeArgs) -> Result<()> {
     let path = database(&a.db)?;
-    let store = Arc::new(SqliteStore::open(&path)?);
     let request_timeout = registry::model::parse_duration(&a.request_timeout)
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {
             Error::invalid(format!("`{}` is not a duration", a.request_timeout))
                 .with_hint("write it as 30s, 2m...")
         })?;
+    let registry = match &path {
+        Database::File(file) => Registry::new(Arc::new(SqliteStore::open(file)?)),
+        Database::Postgres(url) => Registry::new(Arc::new(PostgresStore::open(url)?)),
+    };
     let registry = Registry {
         request_timeout,
         limiter: Arc::new(server::RateLimiter::new(Some(a.rate_limit))),
-        ..Registry::new(store)
+        ..registry
     };
     let tls = match tls_files(&a, &path)? {
         Some(files) => Some((server::tls::config(&files)?, files)),
@@ -192,10 +192,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             message: e.to_string(),
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        println!(
-            "kiln registry listening on {scheme}://{addr} (database {})",
-            path.display()
-        );
+        println!("kiln registry listening on {scheme}://{addr} (database {path})");
         if let Some((_, files)) = &tls {
             if let Some(fingerprint) = server::tls::fingerprint(&files.cert) {
                 println!(

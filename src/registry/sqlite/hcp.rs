@@ -2,15 +2,12 @@
 //! description and labels, channels made empty or deleted, SBOMs.
 
 use super::super::error::{Error, Result};
-use super::super::hcp_store::{HcpStore, NewSbom, Sbom};
+use super::super::hcp_store::{HcpStore, NewSbom, Sbom, MAX_SBOM};
 use super::super::model::*;
 use super::super::names;
 use super::write::{ensure_channel, ensure_product, new_id};
 use super::{read, SqliteStore};
 use rusqlite::{params, Connection, OptionalExtension};
-
-/// Largest SBOM document kept (compressed, as sent).
-pub const MAX_SBOM: usize = 16 << 20;
 
 impl HcpStore for SqliteStore {
     fn organization_id(&self) -> Result<String> {
