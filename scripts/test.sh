@@ -14,6 +14,8 @@ command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 # `kiln man` is checked by rendering it with man -l.
 command -v man >/dev/null 2>&1 || need_apt+=(man-db)
+# The PostgreSQL store's tests start throwaway clusters (initdb, pg_ctl) on 127.0.0.1.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

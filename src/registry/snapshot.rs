@@ -145,5 +145,5 @@ pub trait Copyable {
     fn snapshot(&self) -> Result<Snapshot>;
     /// Write every record of `s` into this store, which must hold nothing yet (no bucket, no
     /// token, no audit entry), in one transaction: all of it or nothing.
-    fn restore(&self, s: &Snapshot) -> Result<()>;
+    fn load(&self, s: &Snapshot) -> Result<()>;
 }

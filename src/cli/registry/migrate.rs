@@ -3,17 +3,18 @@
 //! record.
 
 use crate::registry::snapshot::Copyable;
-use crate::registry::{Error, Result, SqliteStore};
+use crate::registry::{Error, PostgresStore, Result, SqliteStore};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
 /// Options of `kiln registry migrate`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The registry to copy: `sqlite:PATH` (or a path).
+    /// The registry to copy: `sqlite:PATH` (or a path), or a `postgres://` URL.
     #[arg(long)]
     from: String,
-    /// Where to copy it: `sqlite:PATH` (or a path) of a database that holds nothing yet.
+    /// Where to copy it, a database that holds nothing yet: `sqlite:PATH` (or a path), or a
+    /// `postgres://` URL.
     #[arg(long)]
     to: String,
 }
@@ -21,14 +22,23 @@ pub struct MigrateArgs {
 /// A store named on the command line.
 enum Place {
     Sqlite(PathBuf),
+    /// A URL, which may hold a password: never printed.
+    Postgres(String),
+}
+
+impl Place {
+    /// How to name it in what kiln prints.
+    fn shown(&self) -> String {
+        match self {
+            Place::Sqlite(p) => p.display().to_string(),
+            Place::Postgres(_) => "the PostgreSQL database".into(),
+        }
+    }
 }
 
 fn place(text: &str) -> Result<Place> {
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Err(Error::invalid(
-            "this kiln cannot write to PostgreSQL yet; only SQLite registries can be copied",
-        )
-        .with_hint("copy into a new SQLite file (`--to sqlite:PATH`) for now"));
+        return Ok(Place::Postgres(text.to_string()));
     }
     let path = text.strip_prefix("sqlite:").unwrap_or(text);
     if path.is_empty() {
@@ -48,25 +58,37 @@ fn remove_database(path: &Path) {
 
 /// Copy, verify, and say what was copied.
 pub fn run(a: MigrateArgs) -> Result<()> {
-    let Place::Sqlite(from) = place(&a.from)?;
-    let Place::Sqlite(to) = place(&a.to)?;
-    if !from.exists() {
-        return Err(Error::not_found(format!(
-            "registry database {}",
-            from.display()
-        )));
-    }
-    if from.canonicalize().ok() == to.canonicalize().ok() {
+    let from = place(&a.from)?;
+    let to = place(&a.to)?;
+    let source: Box<dyn Copyable> = match &from {
+        Place::Sqlite(path) => {
+            if !path.exists() {
+                return Err(Error::not_found(format!(
+                    "registry database {}",
+                    path.display()
+                )));
+            }
+            Box::new(SqliteStore::open_read_only(path)?)
+        }
+        Place::Postgres(url) => Box::new(PostgresStore::open(url)?),
+    };
+    let same = match (&from, &to) {
+        (Place::Sqlite(a), Place::Sqlite(b)) => a.canonicalize().ok() == b.canonicalize().ok(),
+        (Place::Postgres(a), Place::Postgres(b)) => a == b,
+        _ => false,
+    };
+    if same {
         return Err(Error::invalid("--from and --to name the same database"));
     }
-    let source = SqliteStore::open_read_only(&from)?;
     let snapshot = source.snapshot()?;
-    let made = !to.exists();
+    let made = matches!(&to, Place::Sqlite(p) if !p.exists());
     let copied = (|| {
-        let target = SqliteStore::open(&to)?;
-        target.restore(&snapshot)?;
-        let back = target.snapshot()?;
-        if back != snapshot {
+        let target: Box<dyn Copyable> = match &to {
+            Place::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            Place::Postgres(url) => Box::new(PostgresStore::open(url)?),
+        };
+        target.load(&snapshot)?;
+        if target.snapshot()? != snapshot {
             return Err(Error::Storage {
                 message: "the copy read back differs from the registry copied".into(),
             });
@@ -74,8 +96,8 @@ pub fn run(a: MigrateArgs) -> Result<()> {
         Ok(())
     })();
     if let Err(e) = copied {
-        if made {
-            remove_database(&to);
+        if let (true, Place::Sqlite(path)) = (made, &to) {
+            remove_database(path);
         }
         return Err(e);
     }
@@ -85,8 +107,8 @@ pub fn run(a: MigrateArgs) -> Result<()> {
     }
     eprintln!(
         "copied {} to {}: {total} records, read back and identical",
-        from.display(),
-        to.display()
+        from.shown(),
+        to.shown()
     );
     Ok(())
 }

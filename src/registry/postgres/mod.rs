@@ -11,6 +11,7 @@ mod ancestry;
 mod hcp;
 mod read;
 mod schema;
+mod snapshot;
 #[cfg(test)]
 mod testdb;
 #[cfg(test)]

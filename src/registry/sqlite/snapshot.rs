@@ -64,7 +64,7 @@ impl Copyable for SqliteStore {
         })
     }
 
-    fn restore(&self, s: &Snapshot) -> Result<()> {
+    fn load(&self, s: &Snapshot) -> Result<()> {
         self.write(|tx, _| {
             let held: i64 = tx.query_row(
                 "SELECT (SELECT count(*) FROM buckets) + (SELECT count(*) FROM tokens)
