@@ -68,6 +68,21 @@ fn hcp_channel(
     Ok(wire::Channel::new(c, product, serving.as_ref(), author))
 }
 
+/// The channel of this name as HCP shows it.
+fn channel_answer(
+    s: &dyn Store,
+    bucket: &str,
+    product: &str,
+    name: &str,
+) -> Result<wire::Channel, HcpError> {
+    hcp_channel(
+        s,
+        bucket,
+        product,
+        &channel_named(s, bucket, product, name)?,
+    )
+}
+
 /// The channel of this name, code 5 when the bucket or channel is missing.
 fn channel_named(
     s: &dyn Store,
@@ -112,10 +127,7 @@ async fn get_channel(
 ) -> HcpResult<ChannelResponse> {
     let p = r.project(&t, Scope::Read, &org, &proj).await?;
     let channel = r
-        .hcp_call(move |s| {
-            let channel = channel_named(s, &p.bucket, &b, &c)?;
-            hcp_channel(s, &p.bucket, &b, &channel)
-        })
+        .hcp_call(move |s| channel_answer(s, &p.bucket, &b, &c))
         .await?;
     Ok(Json(ChannelResponse { channel }))
 }
@@ -178,8 +190,7 @@ async fn create_channel(
             if !body.version_fingerprint.is_empty() {
                 assign(s, &p, &b, &body.name, &body.version_fingerprint)?;
             }
-            let channel = channel_named(s, &p.bucket, &b, &body.name)?;
-            hcp_channel(s, &p.bucket, &b, &channel)
+            channel_answer(s, &p.bucket, &b, &body.name)
         })
         .await?;
     Ok(Json(ChannelResponse { channel }))
@@ -212,8 +223,7 @@ async fn update_channel(
             if move_it {
                 assign(s, &p, &b, &c, &body.version_fingerprint)?;
             }
-            let channel = channel_named(s, &p.bucket, &b, &c)?;
-            hcp_channel(s, &p.bucket, &b, &channel)
+            channel_answer(s, &p.bucket, &b, &c)
         })
         .await?;
     Ok(Json(ChannelResponse { channel }))
