@@ -46,6 +46,23 @@ impl Registry {
         self.kiln(args).run().stdout
     }
 
+    /// Assert each of `operations` is in the server's audit log.
+    pub(crate) fn assert_audited(&self, operations: &[&str]) {
+        let audit = self.json(&["audit", "--limit", "1000"]);
+        let logged: Vec<&str> = audit
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|e| e["operation"].as_str())
+            .collect();
+        for op in operations {
+            assert!(
+                logged.contains(op),
+                "{op} is not in the audit log: {logged:?}"
+            );
+        }
+    }
+
     pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut args = args.to_vec();
         args.push("-format=json");
